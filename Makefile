@@ -1,0 +1,35 @@
+# Every target is a plain command, so CI and the Dockerfile run the same steps.
+CARGO      ?= cargo
+WASM_DIR   := target/wasm32-wasip2/release
+MODULES    := target/modules
+CACHE      := target/module-cache
+HOST       := target/debug/function-cluster-platform
+IMAGE      ?= function-cluster-platform:dev
+
+.PHONY: setup guest build test run render-gcp render-aws render-azure bench image xpkg fmt lint
+
+setup:
+	rustup target add wasm32-wasip2
+
+# The composition modules, built once; tests read them from $(WASM_DIR).
+guest: setup
+	$(CARGO) build --target wasm32-wasip2 --release -p cluster-platform -p hostile-guest
+	mkdir -p $(MODULES)
+	cp $(WASM_DIR)/cluster_platform.wasm $(MODULES)/
+
+build: guest
+	$(CARGO) build -p function-cluster-platform
+
+test: guest
+	$(CARGO) test --workspace
+
+# Serve locally without TLS, as `crossplane render` Development runtime expects.
+run: build
+	$(HOST) --insecure --debug --modules-dir $(MODULES) --cache-dir $(CACHE)
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,23 @@
+//! The cluster platform: one `Cluster` claim in, every managed resource a
+//! production cluster needs out.
+//!
+//! The logic is plain Rust over [`protocol`] types so it builds and tests on
+//! the host target; [`wasm`] is the thin layer that exports it as a WASI
+//! component through the `platform:function` WIT world.
+
+pub mod log;
+pub mod platform;
+pub mod protocol;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+/// The module's identity, as the host's registry sees it.
+pub fn describe() -> protocol::ModuleInfo {
+    protocol::ModuleInfo {
+        name: env!("CARGO_PKG_NAME").to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        modules: vec!["cluster".to_string()],
+        clouds: Vec::new(),
+    }
+}

@@ -1,0 +1,160 @@
+//! Plain-Rust mirror of the `platform:function` WIT types, with Kubernetes
+//! objects already parsed into JSON values. Maps are ordered so the output
+//! is deterministic.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ready {
+    #[default]
+    Unspecified,
+    True,
+    False,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resource {
+    pub body: Value,
+    pub connection_details: BTreeMap<String, Vec<u8>>,
+    pub ready: Ready,
+}
+
+impl Resource {
+    pub fn new(body: Value) -> Self {
+        Self {
+            body,
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    pub composite: Option<Resource>,
+    pub resources: BTreeMap<String, Resource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    pub tag: String,
+    pub observed: State,
+    pub desired: State,
+    pub input: Option<Value>,
+    pub context: Option<Value>,
+    /// Deprecated `extra_resources`, answered when asked for that way.
+    pub extra_resources: BTreeMap<String, Vec<Value>>,
+    pub required_resources: BTreeMap<String, Vec<Value>>,
+    pub credentials: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Fatal,
+    Warning,
+    Normal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Composite,
+    CompositeAndClaim,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnResult {
+    pub severity: Severity,
+    pub message: String,
+    pub reason: Option<String>,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionStatus {
+    Unknown,
+    True,
+    False,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub kind: String,
+    pub status: ConditionStatus,
+    pub reason: String,
+    pub message: Option<String>,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    Name(String),
+    Labels(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    pub api_version: String,
+    pub kind: String,
+    pub matching: Match,
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    pub extra_resources: BTreeMap<String, Selector>,
+    pub resources: BTreeMap<String, Selector>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Response {
+    pub ttl_seconds: Option<u64>,
+    pub desired: State,
+    pub results: Vec<FnResult>,
+    pub context: Option<Value>,
+    pub requirements: Requirements,
+    pub conditions: Vec<Condition>,
+}
+
+impl Response {
+    /// A response that carries the request's desired state and context
+    /// forward, as every function in a pipeline must.
+    pub fn to(req: &Request, ttl_seconds: u64) -> Self {
+        Self {
+            ttl_seconds: Some(ttl_seconds),
+            desired: req.desired.clone(),
+            context: req.context.clone(),
+            ..Self::default()
+        }
+    }
+
+    pub fn fatal(&mut self, message: impl Into<String>) {
+        self.results.push(FnResult {
+            severity: Severity::Fatal,
+            message: message.into(),
+            reason: None,
+            target: Target::Composite,
+        });
+    }
+
+    pub fn warning(&mut self, message: impl Into<String>) {
+        self.results.push(FnResult {
+            severity: Severity::Warning,
+            message: message.into(),
+            reason: None,
+            target: Target::CompositeAndClaim,
+        });
+    }
+
+    pub fn is_fatal(&self) -> bool {
+        self.results.iter().any(|r| r.severity == Severity::Fatal)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    pub name: String,
+    pub version: String,
+    pub modules: Vec<String>,
+    pub clouds: Vec<String>,
+}

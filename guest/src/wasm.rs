@@ -1,0 +1,214 @@
+//! The thin export layer: WIT types in, plain protocol types to the
+//! platform logic, WIT types out.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::protocol as p;
+
+wit_bindgen::generate!({
+    world: "composition-module",
+    path: "../wit",
+});
+
+use platform::function::log::{Level, emit};
+use platform::function::types as w;
+
+struct Module;
+
+impl Guest for Module {
+    fn describe() -> w::ModuleInfo {
+        let info = crate::describe();
+        w::ModuleInfo {
+            name: info.name,
+            version: info.version,
+            modules: info.modules,
+            clouds: info.clouds,
+        }
+    }
+
+    fn run_function(request: w::Request) -> Result<w::Response, w::ModuleError> {
+        let request = from_wit(request).map_err(|message| w::ModuleError { message })?;
+        let mut log = crate::log::Log::default();
+        let response = crate::platform::run(&request, &mut log);
+        for line in log.lines {
+            let level = match line.level {
+                crate::log::Level::Debug => Level::Debug,
+                crate::log::Level::Info => Level::Info,
+                crate::log::Level::Warn => Level::Warn,
+            };
+            emit(level, &line.message, &line.fields);
+        }
+        Ok(to_wit(response, request.tag))
+    }
+}
+
+export!(Module);
+
+fn parse(json: &str, what: &str) -> Result<Value, String> {
+    serde_json::from_str(json).map_err(|e| format!("the host sent invalid JSON for {what}: {e}"))
+}
+
+fn key_bytes(pairs: Vec<w::KeyBytes>) -> BTreeMap<String, Vec<u8>> {
+    pairs.into_iter().map(|kv| (kv.key, kv.value)).collect()
+}
+
+fn resource_from(c: w::Composed, what: &str) -> Result<p::Resource, String> {
+    Ok(p::Resource {
+        body: parse(&c.body, what)?,
+        connection_details: key_bytes(c.connection_details),
+        ready: match c.ready {
+            w::Ready::ReadyUnspecified => p::Ready::Unspecified,
+            w::Ready::ReadyTrue => p::Ready::True,
+            w::Ready::ReadyFalse => p::Ready::False,
+        },
+    })
+}
+
+fn state_from(s: w::State, what: &str) -> Result<p::State, String> {
+    let composite = s
+        .composite
+        .map(|c| resource_from(c, &format!("the {what} composite")))
+        .transpose()?;
+    let resources = s
+        .resources
+        .into_iter()
+        .map(|n| {
+            let r = resource_from(n.resource, &format!("{what} resource {}", n.name))?;
+            Ok((n.name, r))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(p::State {
+        composite,
+        resources,
+    })
+}
+
+fn required_from(list: Vec<w::Required>) -> Result<BTreeMap<String, Vec<Value>>, String> {
+    list.into_iter()
+        .map(|r| {
+            let items = r
+                .items
+                .into_iter()
+                .map(|c| parse(&c.body, &format!("required resource {}", r.name)))
+                .collect::<Result<_, _>>()?;
+            Ok((r.name, items))
+        })
+        .collect()
+}
+
+fn from_wit(r: w::Request) -> Result<p::Request, String> {
+    Ok(p::Request {
+        tag: r.meta.tag,
+        observed: state_from(r.observed, "observed")?,
+        desired: state_from(r.desired, "desired")?,
+        input: r.input.map(|i| parse(&i, "the input")).transpose()?,
+        context: r.context.map(|c| parse(&c, "the context")).transpose()?,
+        extra_resources: required_from(r.extra_resources)?,
+        required_resources: required_from(r.required_resources)?,
+        credentials: r
+            .credentials
+            .into_iter()
+            .map(|c| (c.name, key_bytes(c.data)))
+            .collect(),
+    })
+}
+
+fn resource_to(r: p::Resource) -> w::Composed {
+    w::Composed {
+        body: r.body.to_string(),
+        connection_details: r
+            .connection_details
+            .into_iter()
+            .map(|(key, value)| w::KeyBytes { key, value })
+            .collect(),
+        ready: match r.ready {
+            p::Ready::Unspecified => w::Ready::ReadyUnspecified,
+            p::Ready::True => w::Ready::ReadyTrue,
+            p::Ready::False => w::Ready::ReadyFalse,
+        },
+    }
+}
+
+fn target_to(t: p::Target) -> w::Target {
+    match t {
+        p::Target::Composite => w::Target::Composite,
+        p::Target::CompositeAndClaim => w::Target::CompositeAndClaim,
+    }
+}
+
+fn selectors_to(map: BTreeMap<String, p::Selector>) -> Vec<w::ResourceSelector> {
+    map.into_iter()
+        .map(|(name, s)| w::ResourceSelector {
+            name,
+            api_version: s.api_version,
+            kind: s.kind,
+            match_: match s.matching {
+                p::Match::Name(n) => w::MatchBy::Name(n),
+                p::Match::Labels(l) => w::MatchBy::Labels(l.into_iter().collect()),
+            },
+            namespace: s.namespace,
+        })
+        .collect()
+}
+
+fn to_wit(r: p::Response, tag: String) -> w::Response {
+    w::Response {
+        meta: w::ResponseMeta {
+            tag,
+            ttl: r.ttl_seconds.map(|s| w::Duration {
+                seconds: s as i64,
+                nanos: 0,
+            }),
+        },
+        desired: w::State {
+            composite: r.desired.composite.map(resource_to),
+            resources: r
+                .desired
+                .resources
+                .into_iter()
+                .map(|(name, r)| w::NamedComposed {
+                    name,
+                    resource: resource_to(r),
+                })
+                .collect(),
+        },
+        results: r
+            .results
+            .into_iter()
+            .map(|x| w::FunctionResult {
+                severity: match x.severity {
+                    p::Severity::Fatal => w::Severity::Fatal,
+                    p::Severity::Warning => w::Severity::Warning,
+                    p::Severity::Normal => w::Severity::Normal,
+                },
+                message: x.message,
+                reason: x.reason,
+                target: Some(target_to(x.target)),
+            })
+            .collect(),
+        context: r.context.map(|c| c.to_string()),
+        requirements: w::Requirements {
+            extra_resources: selectors_to(r.requirements.extra_resources),
+            resources: selectors_to(r.requirements.resources),
+            schemas: Vec::new(),
+        },
+        conditions: r
+            .conditions
+            .into_iter()
+            .map(|c| w::Condition {
+                type_: c.kind,
+                status: match c.status {
+                    p::ConditionStatus::Unknown => w::ConditionStatus::StatusUnknown,
+                    p::ConditionStatus::True => w::ConditionStatus::StatusTrue,
+                    p::ConditionStatus::False => w::ConditionStatus::StatusFalse,
+                },
+                reason: c.reason,
+                message: c.message,
+                target: Some(target_to(c.target)),
+            })
+            .collect(),
+        output: None,
+    }
+}

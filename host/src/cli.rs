@@ -1,0 +1,134 @@
+//! Command-line interface: `serve` (the default, as Crossplane runs the
+//! image with no arguments) and `compile` (warms the compiled-module cache).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::limits::Limits;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "function-cluster-platform",
+    version,
+    about = "Crossplane composition function that runs the cluster platform as WASI components",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve RunFunction over gRPC (the default).
+    Serve(ServeArgs),
+    /// Compile every module into --cache-dir and exit.
+    Compile(CompileArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub function: function_sdk_rust::Args,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+/// Where modules come from and what one call may use.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HostArgs {
+    /// Directory of composition modules (*.wasm).
+    #[arg(long, env = "MODULES_DIR", default_value = "/modules")]
+    pub modules_dir: PathBuf,
+
+    /// Directory for compiled modules, so a restart does not recompile.
+    #[arg(long, env = "CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Wall-clock limit of one module call, e.g. 2s or 500ms.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub module_timeout: Duration,
+
+    /// Linear-memory limit of one module instance, in MiB.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub module_memory_mib: u32,
+
+    /// Module calls that run at once; further calls wait their turn.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_concurrent_calls: u32,
+
+    /// Log lines one module call may emit before the rest are dropped and counted.
+    #[arg(long, default_value_t = 200)]
+    pub module_log_lines: usize,
+}
+
+impl HostArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.module_timeout,
+            memory_bytes: (self.module_memory_mib as usize) << 20,
+            max_log_lines: self.module_log_lines,
+            max_concurrent_calls: self.max_concurrent_calls,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Parses `250ms`, `2s` or `1m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; use e.g. 500ms, 2s or 1m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return Err(format!("{text:?} has an unknown unit; use ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("a duration must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_reject_nonsense() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("2").unwrap_err().contains("unit"));
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn a_bare_insecure_flag_serves() {
+        let cli = Cli::try_parse_from(["function-cluster-platform", "--insecure"]).unwrap();
+        assert!(cli.command.is_none());
+        assert!(cli.serve.function.insecure);
+        assert_eq!(cli.serve.function.address, "0.0.0.0:9443");
+    }
+}

@@ -1,0 +1,15 @@
+//! A Crossplane composition function host that runs its logic as WASI
+//! components. It knows the function protocol and the sandbox, nothing of
+//! what the modules compose.
+
+pub mod bindings;
+pub mod cache;
+pub mod cli;
+pub mod convert;
+pub mod guest_log;
+pub mod limits;
+pub mod metrics;
+pub mod registry;
+pub mod runtime;
+pub mod server;
+pub mod service;

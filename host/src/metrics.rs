@@ -1,0 +1,55 @@
+//! Per-module Prometheus metrics, served beside the SDK's gRPC metrics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub module: String,
+    pub version: String,
+    /// `ok`, `fatal` (the module answered with a fatal result), or the
+    /// failure kind (`timeout`, `out_of_memory`, `trap`, ...).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModuleLabels {
+    pub module: String,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub calls: Family<CallLabels, Counter>,
+    pub latency: Family<ModuleLabels, Histogram>,
+}
+
+impl Metrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            calls: Family::default(),
+            latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+            }),
+        };
+        registry.register(
+            "function_module_calls",
+            "Module calls by module, version and outcome",
+            metrics.calls.clone(),
+        );
+        registry.register(
+            "function_module_call_duration_seconds",
+            "Time of a module call: conversions, instantiation and run",
+            metrics.latency.clone(),
+        );
+        metrics
+    }
+
+    /// Metrics that are recorded but served nowhere (render, tests).
+    pub fn unregistered() -> Self {
+        Self::register(&mut Registry::default())
+    }
+}

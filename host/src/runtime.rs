@@ -1,0 +1,306 @@
+//! The wasm runtime: one engine, modules compiled once, a fresh sandboxed
+//! instance for every call.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::{CompositionModule, CompositionModulePre, wit};
+use crate::cache::CompiledCache;
+use crate::guest_log::{GuestLog, ModuleTag};
+use crate::limits::{Limits, MemoryGuard};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What a module says about itself, checked at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    pub name: String,
+    pub version: String,
+    pub modules: Vec<String>,
+    /// Empty: serves every cloud.
+    pub clouds: Vec<String>,
+}
+
+/// A compiled, described module, ready to instantiate.
+pub struct LoadedModule {
+    pub info: ModuleInfo,
+    pub digest: String,
+    pub source: PathBuf,
+    tag: ModuleTag,
+    pre: CompositionModulePre<CallState>,
+}
+
+impl LoadedModule {
+    /// `name@version (sha256:abcdef123456)`, for messages.
+    pub fn label(&self) -> String {
+        format!(
+            "{}@{} (sha256:{})",
+            self.info.name,
+            self.info.version,
+            &self.digest[..12]
+        )
+    }
+}
+
+impl fmt::Debug for LoadedModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedModule")
+            .field("info", &self.info)
+            .field("digest", &self.digest)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Why a call did not produce a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Timeout(Duration),
+    OutOfMemory(usize),
+    Trap(String),
+    /// The module ran and returned its own error.
+    Module(String),
+}
+
+impl Failure {
+    /// A short label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Timeout(_) => "timeout",
+            Failure::OutOfMemory(_) => "out_of_memory",
+            Failure::Trap(_) => "trap",
+            Failure::Module(_) => "module_error",
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Timeout(d) => write!(f, "ran past its {d:?} deadline and was stopped"),
+            Failure::OutOfMemory(b) => {
+                write!(
+                    f,
+                    "exceeded its memory limit of {} MiB and was stopped",
+                    b >> 20
+                )
+            }
+            Failure::Trap(t) => write!(f, "trapped: {t}"),
+            Failure::Module(m) => write!(f, "returned an error: {m}"),
+        }
+    }
+}
+
+/// The store data of one call: a locked-down WASI context (no files,
+/// environment, arguments or sockets), the memory guard and the log sink.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryGuard,
+    log: GuestLog,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    limits: Limits,
+    cache: Option<CompiledCache>,
+}
+
+impl Runtime {
+    pub fn new(limits: Limits, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let slots = limits.max_concurrent_calls + 4; // + loads and self-tests
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * 8)
+            .total_memories(slots * 4)
+            .total_tables(slots * 8)
+            .total_stacks(slots)
+            .max_memory_size(limits.memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+        spawn_epoch_ticker(&engine)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        CompositionModule::add_to_linker::<CallState, wasmtime::component::HasSelf<GuestLog>>(
+            &mut linker,
+            |state| &mut state.log,
+        )?;
+        let cache = cache_dir
+            .map(|dir| CompiledCache::new(dir, &engine))
+            .transpose()?;
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            cache,
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Compiles (or loads from the cache), links and describes a module.
+    pub fn load(&self, path: &Path) -> anyhow::Result<LoadedModule> {
+        let bytes = std::fs::read(path)?;
+        self.load_bytes(&bytes, path)
+    }
+
+    pub fn load_bytes(&self, bytes: &[u8], source: &Path) -> anyhow::Result<LoadedModule> {
+        anyhow::ensure!(
+            bytes.starts_with(b"\0asm"),
+            "not a WebAssembly binary (no \\0asm header)"
+        );
+        let digest = hex::encode(Sha256::digest(bytes));
+        let component = self.compile(bytes, &digest)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow::anyhow!("does not fit the host's imports: {e:#}"))?;
+        let pre = CompositionModulePre::new(pre).map_err(|e| {
+            anyhow::anyhow!("does not export the platform:function/composition-module world: {e:#}")
+        })?;
+        let placeholder = ModuleTag {
+            name: source.display().to_string().into(),
+            version: "unknown".into(),
+            digest: digest.clone().into(),
+        };
+        let info = self.describe(&pre, placeholder)?;
+        anyhow::ensure!(!info.name.is_empty(), "describe() returned an empty name");
+        anyhow::ensure!(
+            !info.modules.is_empty(),
+            "describe() lists no `module` input values it serves"
+        );
+        let tag = ModuleTag {
+            name: info.name.as_str().into(),
+            version: info.version.as_str().into(),
+            digest: digest.as_str().into(),
+        };
+        Ok(LoadedModule {
+            info,
+            digest,
+            source: source.to_path_buf(),
+            tag,
+            pre,
+        })
+    }
+
+    fn compile(&self, bytes: &[u8], digest: &str) -> anyhow::Result<Component> {
+        if let Some(component) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(&self.engine, digest))
+        {
+            return Ok(component);
+        }
+        let component = Component::from_binary(&self.engine, bytes)
+            .map_err(|e| anyhow::anyhow!("is not a valid component: {e:#}"))?;
+        if let Some(cache) = &self.cache {
+            cache.store(digest, &component);
+        }
+        Ok(component)
+    }
+
+    fn describe(
+        &self,
+        pre: &CompositionModulePre<CallState>,
+        tag: ModuleTag,
+    ) -> anyhow::Result<ModuleInfo> {
+        let info = self
+            .with_instance(pre, tag, |instance, store| instance.call_describe(store))
+            .map_err(|f| anyhow::anyhow!("describe() {f}"))?;
+        Ok(ModuleInfo {
+            name: info.name,
+            version: info.version,
+            modules: info.modules,
+            clouds: info.clouds,
+        })
+    }
+
+    /// Runs one request on a fresh instance of `module`.
+    pub fn call(
+        &self,
+        module: &LoadedModule,
+        request: &wit::Request,
+    ) -> Result<wit::Response, Failure> {
+        self.with_instance(&module.pre, module.tag.clone(), |instance, store| {
+            instance.call_run_function(store, request)
+        })?
+        .map_err(|e| Failure::Module(e.message))
+    }
+
+    /// Instantiates `pre` in a fresh, limited store and runs `f` on it.
+    fn with_instance<R>(
+        &self,
+        pre: &CompositionModulePre<CallState>,
+        tag: ModuleTag,
+        f: impl FnOnce(&CompositionModule, &mut Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Failure> {
+        let state = CallState {
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            memory: MemoryGuard::new(self.limits.memory_bytes),
+            log: GuestLog::new(tag, self.limits.max_log_lines, self.limits.max_log_bytes),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        let ticks = self.limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+        store.set_epoch_deadline(ticks as u64);
+        store.epoch_deadline_trap();
+
+        let outcome = pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&instance, &mut store));
+        store.data().log.finish();
+        outcome.map_err(|e| self.classify(e, store.data()))
+    }
+
+    fn classify(&self, error: wasmtime::Error, state: &CallState) -> Failure {
+        if state.memory.exhausted {
+            return Failure::OutOfMemory(self.limits.memory_bytes);
+        }
+        if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            return Failure::Timeout(self.limits.timeout);
+        }
+        Failure::Trap(format!("{error:#}"))
+    }
+}
+
+/// Advances the engine's epoch every tick for as long as the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(())
+}
+
+/// Shared handle used by the server and the CLI.
+pub type SharedRuntime = Arc<Runtime>;

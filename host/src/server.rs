@@ -1,0 +1,55 @@
+//! Wiring: runtime, registry and dispatcher behind the SDK's server.
+
+use std::sync::Arc;
+
+use crate::cli::{HostArgs, ServeArgs};
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::runtime::Runtime;
+use crate::service::{Dispatcher, FunctionService};
+
+/// Builds the runtime and loads every module of `--modules-dir`.
+pub fn load(host: &HostArgs) -> anyhow::Result<(Arc<Runtime>, Registry)> {
+    let runtime = Arc::new(Runtime::new(host.limits(), host.cache_dir.as_deref())?);
+    let registry = Registry::load_dir(&runtime, &host.modules_dir)?;
+    if registry.modules().is_empty() {
+        anyhow::bail!(
+            "--modules-dir {} holds no *.wasm module; build one with `make guest`",
+            host.modules_dir.display()
+        );
+    }
+    Ok((runtime, registry))
+}
+
+/// Serves until SIGTERM or SIGINT.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (runtime, registry) = load(&args.host)?;
+    tracing::info!(
+        modules = %registry.describe(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "modules loaded"
+    );
+    let mut metrics_registry = prometheus_client::registry::Registry::default();
+    let metrics = Metrics::register(&mut metrics_registry);
+    let dispatcher = Arc::new(Dispatcher::new(runtime, registry, metrics));
+    function_sdk_rust::Server::new(FunctionService(dispatcher), &args.function)
+        .metrics_registry(metrics_registry)
+        .serve()
+        .await?;
+    Ok(())
+}
+
+/// Compiles every module into the cache (for images built ahead of time).
+pub fn compile(host: &HostArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(host.cache_dir.is_some(), "compile needs --cache-dir");
+    let (_, registry) = load(host)?;
+    for module in registry.modules() {
+        println!(
+            "compiled {} from {}",
+            module.label(),
+            module.source.display()
+        );
+    }
+    Ok(())
+}

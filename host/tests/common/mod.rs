@@ -1,0 +1,133 @@
+//! Shared test fixtures: the built guest modules, requests, a served host.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient;
+use function_sdk_rust::proto::v1::{RequestMeta, Resource, RunFunctionRequest, State};
+use function_sdk_rust::resource::json_to_struct;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tonic::transport::Channel;
+
+/// The composition modules the test run built (`make guest`).
+pub const CLUSTER_WASM: &str = "cluster_platform.wasm";
+pub const HOSTILE_WASM: &str = "hostile_guest.wasm";
+
+/// Where the guests are: `$GUEST_WASM_DIR`, or the workspace's wasm target.
+pub fn wasm_dir() -> PathBuf {
+    std::env::var_os("GUEST_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release")
+        })
+}
+
+pub fn wasm(name: &str) -> PathBuf {
+    let path = wasm_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the guest modules first with `make guest` (the test command does)",
+        path.display()
+    );
+    path
+}
+
+/// A fresh modules directory holding copies of the named modules.
+pub fn modules_dir(names: &[&str]) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in names {
+        std::fs::copy(wasm(name), dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+pub fn to_struct(v: &Value) -> pbjson_types::Struct {
+    json_to_struct(v.as_object().expect("a JSON object"))
+}
+
+pub fn gcp_claim() -> Value {
+    json!({
+        "apiVersion": "myplatform.io/v1alpha1",
+        "kind": "XCluster",
+        "metadata": {
+            "name": "prod-cluster",
+            "labels": {"cloud": "gcp", "planeId": "my-project-123", "planeType": "production"},
+        },
+        "spec": {"parameters": {
+            "domain": "prod.example.com",
+            "forProvider": {"location": "us-central1"},
+        }},
+    })
+}
+
+pub fn input(module: &str) -> Value {
+    json!({"apiVersion": "myplatform.io/v1alpha1", "kind": "Input", "module": module})
+}
+
+/// A request for `xr` through the step input `input`.
+pub fn request(tag: &str, xr: &Value, input: Option<&Value>) -> RunFunctionRequest {
+    let composite = Resource {
+        resource: Some(to_struct(xr)),
+        ..Default::default()
+    };
+    RunFunctionRequest {
+        meta: Some(RequestMeta {
+            tag: tag.to_string(),
+            ..Default::default()
+        }),
+        observed: Some(State {
+            composite: Some(composite),
+            ..Default::default()
+        }),
+        input: input.map(to_struct),
+        ..Default::default()
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Serves the host in this test's runtime with `extra` flags; returns the
+/// address once it accepts connections.
+pub async fn serve(modules: &Path, extra: &[&str]) -> String {
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut argv = vec![
+        "function-cluster-platform".to_string(),
+        "--address".into(),
+        address.clone(),
+        "--metrics-address=".into(),
+        "--modules-dir".into(),
+        modules.display().to_string(),
+    ];
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let cli = fnhost::cli::Cli::try_parse_from(argv).unwrap();
+    tokio::spawn(async move {
+        if let Err(e) = fnhost::server::serve(cli.serve).await {
+            panic!("server failed: {e:#}");
+        }
+    });
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(&address).await.is_ok() {
+            return address;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the host did not listen on {address}");
+}
+
+pub async fn insecure_client(address: &str) -> FunctionRunnerServiceClient<Channel> {
+    FunctionRunnerServiceClient::connect(format!("http://{address}"))
+        .await
+        .unwrap()
+}

@@ -1,0 +1,205 @@
+//! End to end over real gRPC on loopback, with the built cluster module.
+
+mod common;
+
+use common::*;
+use function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient;
+use function_sdk_rust::proto::v1::{Resource, Severity, State};
+use function_sdk_rust::resource::struct_to_json;
+use serde_json::json;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+#[tokio::test]
+async fn run_function_renders_the_cluster_copies_the_tag_and_sets_a_ttl() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let address = serve(modules.path(), &["--insecure"]).await;
+    let mut client = insecure_client(&address).await;
+
+    let mut req = request("tag-123", &gcp_claim(), Some(&input("cluster")));
+    // A resource an earlier pipeline step desired must be carried forward.
+    let earlier = Resource {
+        resource: Some(to_struct(&json!({"apiVersion": "v1", "kind": "ConfigMap"}))),
+        ..Default::default()
+    };
+    req.desired = Some(State {
+        resources: [("from-earlier-step".to_string(), earlier)].into(),
+        ..Default::default()
+    });
+
+    let rsp = client.run_function(req).await.unwrap().into_inner();
+    let meta = rsp.meta.unwrap();
+    assert_eq!(meta.tag, "tag-123");
+    assert_eq!(meta.ttl.unwrap().seconds, 60);
+    assert!(
+        rsp.results
+            .iter()
+            .all(|r| r.severity != Severity::Fatal as i32),
+        "{:?}",
+        rsp.results
+    );
+    let desired = rsp.desired.unwrap();
+    assert!(desired.resources.contains_key("from-earlier-step"));
+    let cluster = struct_to_json(desired.resources["cluster"].resource.as_ref().unwrap());
+    assert_eq!(cluster["apiVersion"], "container.gcp.upbound.io/v1beta2");
+    assert_eq!(cluster["spec"]["forProvider"]["project"], "my-project-123");
+    assert_eq!(cluster["spec"]["forProvider"]["location"], "us-central1");
+}
+
+#[tokio::test]
+async fn bad_input_is_a_fatal_result_with_the_tag_not_a_grpc_error() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let address = serve(modules.path(), &["--insecure"]).await;
+    let mut client = insecure_client(&address).await;
+
+    let mut no_cloud = gcp_claim();
+    no_cloud["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cloud");
+    let cases = [
+        (
+            request("a", &no_cloud, Some(&input("cluster"))),
+            "metadata.labels.cloud is missing",
+        ),
+        (
+            request("b", &gcp_claim(), None),
+            "the pipeline step has no input",
+        ),
+        (
+            request("c", &gcp_claim(), Some(&input("database"))),
+            "no loaded module serves input module \"database\"",
+        ),
+        (
+            request(
+                "d",
+                &gcp_claim(),
+                Some(&json!({"apiVersion": "other.io/v1", "kind": "Input", "module": "cluster"})),
+            ),
+            "this function takes {apiVersion: myplatform.io/v1alpha1",
+        ),
+    ];
+    for (req, expected) in cases {
+        let tag = req.meta.as_ref().unwrap().tag.clone();
+        let rsp = client.run_function(req).await.unwrap().into_inner();
+        assert_eq!(rsp.meta.unwrap().tag, tag);
+        let fatal = rsp
+            .results
+            .iter()
+            .find(|r| r.severity == Severity::Fatal as i32);
+        let message = &fatal
+            .unwrap_or_else(|| panic!("no fatal result for {tag}"))
+            .message;
+        assert!(message.contains(expected), "{tag}: {message}");
+    }
+}
+
+/// A CA, and a certificate it signed for `name`.
+struct Pki {
+    ca_pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca_pem = params.self_signed(&key).unwrap().pem();
+        Self {
+            ca_pem,
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// (certificate, key) PEM for `name`.
+    fn issue(&self, name: &str) -> (String, String) {
+        let params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+#[tokio::test]
+async fn mtls_serves_a_client_with_a_certificate_and_refuses_one_without() {
+    let pki = Pki::new();
+    let certs = tempfile::tempdir().unwrap();
+    let (server_cert, server_key) = pki.issue("localhost");
+    std::fs::write(certs.path().join("tls.crt"), server_cert).unwrap();
+    std::fs::write(certs.path().join("tls.key"), server_key).unwrap();
+    std::fs::write(certs.path().join("ca.crt"), &pki.ca_pem).unwrap();
+
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let address = serve(
+        modules.path(),
+        &["--tls-certs-dir", certs.path().to_str().unwrap()],
+    )
+    .await;
+    let port = address.rsplit(':').next().unwrap();
+    let endpoint = format!("https://localhost:{port}");
+
+    let (client_cert, client_key) = pki.issue("crossplane");
+    let tls = ClientTlsConfig::new()
+        .domain_name("localhost")
+        .ca_certificate(Certificate::from_pem(&pki.ca_pem))
+        .identity(Identity::from_pem(client_cert, client_key));
+    let channel = Channel::from_shared(endpoint.clone())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let rsp = FunctionRunnerServiceClient::new(channel)
+        .run_function(request("mtls", &gcp_claim(), Some(&input("cluster"))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rsp.meta.unwrap().tag, "mtls");
+
+    let anonymous = ClientTlsConfig::new()
+        .domain_name("localhost")
+        .ca_certificate(Certificate::from_pem(&pki.ca_pem));
+    let refused = async {
+        let channel = Channel::from_shared(endpoint)
+            .unwrap()
+            .tls_config(anonymous)
+            .unwrap()
+            .connect()
+            .await?;
+        FunctionRunnerServiceClient::new(channel)
+            .run_function(request("anon", &gcp_claim(), Some(&input("cluster"))))
+            .await
+            .map_err(Into::<Box<dyn std::error::Error>>::into)
+    }
+    .await;
+    assert!(
+        refused.is_err(),
+        "a client without a certificate was served"
+    );
+}
+
+#[tokio::test]
+async fn insecure_over_plaintext_is_refused_when_serving_mtls() {
+    let pki = Pki::new();
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = pki.issue("localhost");
+    std::fs::write(certs.path().join("tls.crt"), cert).unwrap();
+    std::fs::write(certs.path().join("tls.key"), key).unwrap();
+    std::fs::write(certs.path().join("ca.crt"), &pki.ca_pem).unwrap();
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let address = serve(
+        modules.path(),
+        &["--tls-certs-dir", certs.path().to_str().unwrap()],
+    )
+    .await;
+    let refused = async {
+        let mut client = FunctionRunnerServiceClient::connect(format!("http://{address}")).await?;
+        client
+            .run_function(request("plain", &gcp_claim(), Some(&input("cluster"))))
+            .await
+            .map_err(Into::<Box<dyn std::error::Error>>::into)
+    }
+    .await;
+    assert!(refused.is_err(), "a plaintext client was served");
+}

@@ -1,0 +1,138 @@
+//! A module that traps, loops, hoards memory, floods the log or answers
+//! with an enormous response is stopped by the host's limits and becomes a
+//! fatal result naming the module, while other calls keep being served.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::*;
+use fnhost::limits::Limits;
+use fnhost::metrics::Metrics;
+use fnhost::registry::Registry;
+use fnhost::runtime::Runtime;
+use fnhost::service::Dispatcher;
+use function_sdk_rust::proto::v1::{RunFunctionResponse, Severity};
+use serde_json::json;
+
+fn dispatcher() -> Arc<Dispatcher> {
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        memory_bytes: 64 << 20,
+        max_concurrent_calls: 4,
+        ..Limits::default()
+    };
+    let runtime = Arc::new(Runtime::new(limits, None).unwrap());
+    let modules = modules_dir(&[CLUSTER_WASM, HOSTILE_WASM]);
+    let registry = Registry::load_dir(&runtime, modules.path()).unwrap();
+    Arc::new(Dispatcher::new(runtime, registry, Metrics::unregistered()))
+}
+
+fn hostile(behaviour: &str) -> function_sdk_rust::proto::v1::RunFunctionRequest {
+    let input = json!({"apiVersion": "myplatform.io/v1alpha1", "kind": "Input", "module": "hostile", "behaviour": behaviour});
+    request(behaviour, &gcp_claim(), Some(&input))
+}
+
+fn fatal_message(rsp: &RunFunctionResponse) -> Option<&str> {
+    rsp.results
+        .iter()
+        .find(|r| r.severity == Severity::Fatal as i32)
+        .map(|r| r.message.as_str())
+}
+
+/// Runs the hostile call beside a normal cluster call; the normal call must
+/// succeed, and the hostile one must fail with a message naming the module.
+async fn contained(behaviour: &str, expected: &str) {
+    let dispatcher = dispatcher();
+    let bad = tokio::spawn({
+        let d = dispatcher.clone();
+        let req = hostile(behaviour);
+        async move { d.run(req).await }
+    });
+    let good = dispatcher
+        .run(request("good", &gcp_claim(), Some(&input("cluster"))))
+        .await;
+    assert_eq!(
+        fatal_message(&good),
+        None,
+        "the normal call failed beside {behaviour}"
+    );
+    assert!(good.desired.unwrap().resources.contains_key("cluster"));
+
+    let bad = bad.await.unwrap();
+    assert_eq!(bad.meta.as_ref().unwrap().tag, behaviour);
+    let message =
+        fatal_message(&bad).unwrap_or_else(|| panic!("{behaviour} produced no fatal result"));
+    assert!(message.contains("module hostile-guest@0.1.0"), "{message}");
+    assert!(message.contains(expected), "{behaviour}: {message}");
+
+    // The host keeps serving after the failure.
+    let after = dispatcher.run(hostile("ok")).await;
+    assert_eq!(fatal_message(&after), None);
+}
+
+#[tokio::test]
+async fn a_trapping_module_is_a_fatal_result() {
+    contained("trap", "trapped").await;
+}
+
+#[tokio::test]
+async fn a_looping_module_is_stopped_at_its_deadline() {
+    contained("loop", "ran past its 300ms deadline").await;
+}
+
+#[tokio::test]
+async fn a_module_that_hoards_memory_is_stopped_at_its_limit() {
+    contained("alloc", "exceeded its memory limit of 64 MiB").await;
+}
+
+#[tokio::test]
+async fn a_response_over_the_message_limit_is_a_fatal_result() {
+    contained("huge-response", "over the 4194304-byte gRPC message limit").await;
+}
+
+/// Counts the guest's "flood" log lines that reach the host's logger.
+struct FloodCounter(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FloodCounter {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct IsFlood(bool);
+        impl tracing::field::Visit for IsFlood {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" && format!("{value:?}") == "flood" {
+                    self.0 = true;
+                }
+            }
+        }
+        let mut visitor = IsFlood(false);
+        event.record(&mut visitor);
+        if event.metadata().target() == "guest" && visitor.0 {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_module_flooding_the_log_is_cut_off_and_still_answers() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let flood = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(FloodCounter(flood.clone()));
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    // 100,000 log lines: the host passes on the first 200 and drops the rest.
+    let rsp = dispatcher().run(hostile("log-flood")).await;
+    assert_eq!(fatal_message(&rsp), None);
+    assert_eq!(
+        flood.load(Ordering::Relaxed),
+        Limits::default().max_log_lines
+    );
+}
+
+#[tokio::test]
+async fn a_normal_module_answers() {
+    let rsp = dispatcher().run(hostile("ok")).await;
+    assert_eq!(fatal_message(&rsp), None);
+    assert!(rsp.desired.unwrap().resources.contains_key("hello"));
+}

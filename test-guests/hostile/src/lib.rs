@@ -1,0 +1,107 @@
+//! A composition module that misbehaves on request, so the host's sandbox
+//! limits can be tested. The step Input's `behaviour` picks what it does:
+//! `trap`, `loop`, `alloc`, `log-flood`, `huge-response`, or anything else
+//! to answer normally.
+
+#[cfg(target_arch = "wasm32")]
+mod module {
+    wit_bindgen::generate!({
+        world: "composition-module",
+        path: "../../wit",
+    });
+
+    use platform::function::log::{Level, emit};
+    use platform::function::types as w;
+
+    struct Hostile;
+
+    fn behaviour(input: Option<&str>) -> String {
+        let input = input.unwrap_or_default();
+        // A tiny scan instead of a JSON parser keeps this module small.
+        for b in ["trap", "loop", "alloc", "log-flood", "huge-response"] {
+            if input.contains(&format!("\"behaviour\":\"{b}\"")) {
+                return b.to_string();
+            }
+        }
+        "ok".to_string()
+    }
+
+    impl Guest for Hostile {
+        fn describe() -> w::ModuleInfo {
+            w::ModuleInfo {
+                name: "hostile-guest".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                modules: vec!["hostile".into()],
+                clouds: Vec::new(),
+            }
+        }
+
+        fn run_function(request: w::Request) -> Result<w::Response, w::ModuleError> {
+            let mut response = w::Response {
+                meta: w::ResponseMeta {
+                    tag: request.meta.tag.clone(),
+                    ttl: None,
+                },
+                desired: request.desired,
+                results: Vec::new(),
+                context: request.context,
+                requirements: w::Requirements {
+                    extra_resources: Vec::new(),
+                    resources: Vec::new(),
+                    schemas: Vec::new(),
+                },
+                conditions: Vec::new(),
+                output: None,
+            };
+            match behaviour(request.input.as_deref()).as_str() {
+                "trap" => core::arch::wasm32::unreachable(),
+                "loop" => {
+                    let mut n: u64 = 0;
+                    loop {
+                        n = core::hint::black_box(n.wrapping_add(1));
+                    }
+                }
+                "alloc" => {
+                    let mut hoard: Vec<Vec<u8>> = Vec::new();
+                    loop {
+                        hoard.push(vec![1u8; 1 << 20]);
+                        core::hint::black_box(&hoard);
+                    }
+                }
+                "log-flood" => {
+                    for i in 0..100_000u32 {
+                        emit(Level::Info, "flood", &[("i".into(), i.to_string())]);
+                    }
+                }
+                "huge-response" => {
+                    // 8 MiB of annotation: twice gRPC's default message limit.
+                    let body = format!(
+                        "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{{\"blob\":\"{}\"}}}}",
+                        "x".repeat(8 << 20)
+                    );
+                    response.desired.resources.push(w::NamedComposed {
+                        name: "huge".into(),
+                        resource: w::Composed {
+                            body,
+                            connection_details: Vec::new(),
+                            ready: w::Ready::ReadyTrue,
+                        },
+                    });
+                }
+                _ => {
+                    response.desired.resources.push(w::NamedComposed {
+                        name: "hello".into(),
+                        resource: w::Composed {
+                            body: r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"from":"hostile-guest"}}"#.into(),
+                            connection_details: Vec::new(),
+                            ready: w::Ready::ReadyTrue,
+                        },
+                    });
+                }
+            }
+            Ok(response)
+        }
+    }
+
+    export!(Hostile);
+}
