@@ -28,6 +28,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Compile every module into --cache-dir and exit.
     Compile(CompileArgs),
+    /// Render a composite resource or claim locally, like `crossplane render`.
+    Render(Box<crate::render::RenderArgs>),
 }
 
 #[derive(clap::Args, Debug)]

@@ -10,6 +10,7 @@ pub mod guest_log;
 pub mod limits;
 pub mod metrics;
 pub mod registry;
+pub mod render;
 pub mod runtime;
 pub mod server;
 pub mod service;

@@ -3,18 +3,27 @@ use fnhost::cli::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let debug = match &cli.command {
-        Some(Command::Serve(args)) => args.function.debug,
-        None => cli.serve.function.debug,
-        Some(Command::Compile(_)) => false,
-    };
-    function_sdk_rust::logging::Builder::new(debug)
-        .quiet(["wasmtime", "cranelift_codegen", "wasmtime_cranelift"])
-        .init();
     let outcome = match cli.command {
-        Some(Command::Compile(args)) => fnhost::server::compile(&args.host),
-        Some(Command::Serve(args)) => run_server(args),
-        None => run_server(cli.serve),
+        Some(Command::Render(args)) => {
+            // Render prints YAML on stdout; only warnings go to stderr.
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_max_level(tracing::Level::WARN)
+                .init();
+            run_render(&args)
+        }
+        Some(Command::Compile(args)) => {
+            init_logging(false);
+            fnhost::server::compile(&args.host)
+        }
+        Some(Command::Serve(args)) => {
+            init_logging(args.function.debug);
+            run_server(args)
+        }
+        None => {
+            init_logging(cli.serve.function.debug);
+            run_server(cli.serve)
+        }
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -25,9 +34,24 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run_server(args: fnhost::cli::ServeArgs) -> anyhow::Result<()> {
+fn init_logging(debug: bool) {
+    function_sdk_rust::logging::Builder::new(debug)
+        .quiet(["wasmtime", "cranelift_codegen", "wasmtime_cranelift"])
+        .init();
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(fnhost::server::serve(args))
+        .build()
+}
+
+fn run_server(args: fnhost::cli::ServeArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(fnhost::server::serve(args))
+}
+
+fn run_render(args: &fnhost::render::RenderArgs) -> anyhow::Result<()> {
+    let yaml = runtime()?.block_on(fnhost::render::render(args))?;
+    print!("{yaml}");
+    Ok(())
 }
