@@ -27,6 +27,16 @@ test: guest
 run: build
 	$(HOST) --insecure --debug --modules-dir $(MODULES) --cache-dir $(CACHE)
 
+# Render an example claim locally, like `crossplane render`: no cluster, no Docker.
+RENDER = $(HOST) render --modules-dir $(MODULES) --cache-dir $(CACHE) \
+	-e examples/envconfigs -r
+render-gcp: build
+	$(RENDER) examples/gcp/claim.yaml apis/cluster/composition.yaml examples/functions.yaml
+render-aws: build
+	$(RENDER) examples/aws/claim.yaml apis/cluster/composition.yaml examples/functions.yaml
+render-azure: build
+	$(RENDER) examples/azure/claim.yaml apis/cluster/composition.yaml examples/functions.yaml
+
 fmt:
 	$(CARGO) fmt --all
 

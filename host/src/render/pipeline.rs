@@ -168,7 +168,7 @@ async fn run_step(
 
 /// Answers each selector from the given resources; an unmatched selector
 /// gets an empty list, so the function knows it was looked up.
-fn fetch(
+pub fn fetch(
     selectors: &HashMap<String, pb::ResourceSelector>,
     available: &[Value],
 ) -> HashMap<String, pb::Resources> {
