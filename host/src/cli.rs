@@ -72,6 +72,15 @@ pub struct HostArgs {
     /// Log lines one module call may emit before the rest are dropped and counted.
     #[arg(long, default_value_t = 200)]
     pub module_log_lines: usize,
+
+    /// Do not watch --modules-dir; reload on SIGHUP only (e.g. on file
+    /// systems without change notification).
+    #[arg(long)]
+    pub no_watch: bool,
+
+    /// How long a module file must stay unchanged before a reload reads it.
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
+    pub module_settle: Duration,
 }
 
 impl HostArgs {

@@ -2,6 +2,7 @@
 //! components. It knows the function protocol and the sandbox, nothing of
 //! what the modules compose.
 
+pub mod admission;
 pub mod bindings;
 pub mod cache;
 pub mod cli;
@@ -10,7 +11,9 @@ pub mod guest_log;
 pub mod limits;
 pub mod metrics;
 pub mod registry;
+pub mod reload;
 pub mod render;
 pub mod runtime;
 pub mod server;
 pub mod service;
+pub mod watch;

@@ -20,10 +20,19 @@ pub struct ModuleLabels {
     pub module: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabels {
+    pub file: String,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     pub calls: Family<CallLabels, Counter>,
     pub latency: Family<ModuleLabels, Histogram>,
+    /// Routing tables published by reloads.
+    pub swaps: Counter,
+    /// Module files refused at reload.
+    pub rejected: Family<RejectLabels, Counter>,
 }
 
 impl Metrics {
@@ -34,7 +43,19 @@ impl Metrics {
             latency: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
             }),
+            swaps: Counter::default(),
+            rejected: Family::default(),
         };
+        registry.register(
+            "function_module_swaps",
+            "Routing tables published by module reloads",
+            metrics.swaps.clone(),
+        );
+        registry.register(
+            "function_module_rejected_loads",
+            "Module files refused at reload, by file",
+            metrics.rejected.clone(),
+        );
         registry.register(
             "function_module_calls",
             "Module calls by module, version and outcome",

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::runtime::{LoadedModule, ModuleInfo, Runtime};
+use crate::runtime::{LoadedModule, ModuleInfo};
 
 /// What the table needs to know of a module.
 pub trait Routable {
@@ -88,9 +88,9 @@ impl fmt::Display for RouteError {
 impl<M: Routable> Registry<M> {
     /// Builds the table; two modules claiming the same (module, cloud) is an
     /// error naming both.
-    pub fn new(modules: Vec<M>) -> anyhow::Result<Self> {
+    pub fn new(modules: Vec<Arc<M>>) -> anyhow::Result<Self> {
         let mut routes: BTreeMap<Key, Arc<M>> = BTreeMap::new();
-        for module in modules.into_iter().map(Arc::new) {
+        for module in modules {
             let clouds: Vec<Option<String>> = if module.info().clouds.is_empty() {
                 vec![None]
             } else {
@@ -170,31 +170,6 @@ impl<M: Routable> Registry<M> {
     }
 }
 
-impl Registry<LoadedModule> {
-    /// Loads every `*.wasm` in `dir`, in name order.
-    pub fn load_dir(runtime: &Runtime, dir: &Path) -> anyhow::Result<Self> {
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| anyhow::anyhow!("cannot read --modules-dir {}: {e}", dir.display()))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-            .collect();
-        paths.sort();
-        let mut modules = Vec::with_capacity(paths.len());
-        for path in paths {
-            let module = runtime
-                .load(&path)
-                .map_err(|e| anyhow::anyhow!("module {}: {e:#}", path.display()))?;
-            tracing::info!(
-                module = %module.info.name, version = %module.info.version, digest = %module.digest,
-                modules = ?module.info.modules, clouds = ?module.info().clouds, file = %path.display(),
-                "loaded module"
-            );
-            modules.push(module);
-        }
-        Self::new(modules)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -219,8 +194,8 @@ mod tests {
         }
     }
 
-    fn fake(name: &str, modules: &[&str], clouds: &[&str]) -> Fake {
-        Fake {
+    fn fake(name: &str, modules: &[&str], clouds: &[&str]) -> Arc<Fake> {
+        Arc::new(Fake {
             info: ModuleInfo {
                 name: name.into(),
                 version: "1.0.0".into(),
@@ -228,7 +203,7 @@ mod tests {
                 clouds: clouds.iter().map(|s| s.to_string()).collect(),
             },
             source: PathBuf::from(format!("{name}.wasm")),
-        }
+        })
     }
 
     #[test]

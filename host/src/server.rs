@@ -5,13 +5,15 @@ use std::sync::Arc;
 use crate::cli::{HostArgs, ServeArgs};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
+use crate::reload::Reloader;
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, FunctionService};
+use crate::watch::WatchHandle;
 
 /// Builds the runtime and loads every module of `--modules-dir`.
 pub fn load(host: &HostArgs) -> anyhow::Result<(Arc<Runtime>, Registry)> {
     let runtime = Arc::new(Runtime::new(host.limits(), host.cache_dir.as_deref())?);
-    let registry = Registry::load_dir(&runtime, &host.modules_dir)?;
+    let registry = crate::admission::load_dir(&runtime, &host.modules_dir)?;
     if registry.modules().is_empty() {
         anyhow::bail!(
             "--modules-dir {} holds no *.wasm module; build one with `make guest`",
@@ -32,11 +34,32 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let mut metrics_registry = prometheus_client::registry::Registry::default();
     let metrics = Metrics::register(&mut metrics_registry);
-    let dispatcher = Arc::new(Dispatcher::new(runtime, registry, metrics));
+    let dispatcher = Arc::new(Dispatcher::new(runtime.clone(), registry, metrics.clone()));
+    let reloader = Arc::new(Reloader::new(
+        runtime,
+        dispatcher.clone(),
+        &args.host.modules_dir,
+        args.host.module_settle,
+        metrics,
+    ));
+    let watch = crate::watch::spawn(reloader, &args.host.modules_dir, !args.host.no_watch)?;
+    reload_on_sighup(watch)?;
     function_sdk_rust::Server::new(FunctionService(dispatcher), &args.function)
         .metrics_registry(metrics_registry)
         .serve()
         .await?;
+    Ok(())
+}
+
+/// Rescans the modules on SIGHUP, for as long as the server runs.
+fn reload_on_sighup(watch: WatchHandle) -> anyhow::Result<()> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: rescanning modules");
+            watch.trigger();
+        }
+    });
     Ok(())
 }
 

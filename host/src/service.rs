@@ -36,6 +36,12 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+impl Dispatcher {
     pub fn new(runtime: Arc<Runtime>, registry: Registry, metrics: Metrics) -> Self {
         let permits = Arc::new(Semaphore::new(
             runtime.limits().max_concurrent_calls as usize,
@@ -56,6 +62,12 @@ impl Dispatcher {
 
     pub fn registry(&self) -> Arc<Registry> {
         self.registry.load_full()
+    }
+
+    /// Publishes a new routing table; calls in flight keep the module they
+    /// started with.
+    pub fn swap(&self, registry: Registry) {
+        self.registry.store(Arc::new(registry));
     }
 
     /// Answers one request. Every failure is a fatal result that carries the

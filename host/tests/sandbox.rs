@@ -11,7 +11,6 @@ use std::time::Duration;
 use common::*;
 use fnhost::limits::Limits;
 use fnhost::metrics::Metrics;
-use fnhost::registry::Registry;
 use fnhost::runtime::Runtime;
 use fnhost::service::Dispatcher;
 use function_sdk_rust::proto::v1::{RunFunctionResponse, Severity};
@@ -26,7 +25,7 @@ fn dispatcher() -> Arc<Dispatcher> {
     };
     let runtime = Arc::new(Runtime::new(limits, None).unwrap());
     let modules = modules_dir(&[CLUSTER_WASM, HOSTILE_WASM]);
-    let registry = Registry::load_dir(&runtime, modules.path()).unwrap();
+    let registry = fnhost::admission::load_dir(&runtime, modules.path()).unwrap();
     Arc::new(Dispatcher::new(runtime, registry, Metrics::unregistered()))
 }
 

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient;
-use function_sdk_rust::proto::v1::{RequestMeta, Resource, RunFunctionRequest, State};
+use function_sdk_rust::proto::v1::{
+    RequestMeta, Resource, RunFunctionRequest, RunFunctionResponse, Severity, State,
+};
 use function_sdk_rust::resource::json_to_struct;
+use function_sdk_rust::resource::struct_to_json;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tonic::transport::Channel;
@@ -130,4 +133,54 @@ pub async fn insecure_client(address: &str) -> FunctionRunnerServiceClient<Chann
     FunctionRunnerServiceClient::connect(format!("http://{address}"))
         .await
         .unwrap()
+}
+
+/// A copy of the hostile test module that reports `version`, serves
+/// `clouds` and carries `flags`: the build's variant bytes, patched.
+pub fn variant(version: &str, clouds: &[&str], flags: &[&str]) -> Vec<u8> {
+    let mut bytes = std::fs::read(wasm(HOSTILE_WASM)).unwrap();
+    let marker = b"@@VARIANT@@";
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("variant marker");
+    let text = format!(
+        "@@VARIANT@@{version};{};{}",
+        clouds.join(","),
+        flags.join(",")
+    );
+    let padded = format!("{text:<96}");
+    bytes[at..at + 96].copy_from_slice(padded.as_bytes());
+    bytes
+}
+
+/// Installs a module as a deployer should: write a temporary file, rename.
+pub fn install(dir: &Path, name: &str, bytes: &[u8]) {
+    let tmp = dir.join(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+pub fn hostile_request(cloud: &str) -> RunFunctionRequest {
+    let mut xr = gcp_claim();
+    xr["metadata"]["labels"]["cloud"] = json!(cloud);
+    request("swap", &xr, Some(&input("hostile")))
+}
+
+/// The version that produced a successful response, or why it failed.
+pub fn served_version(rsp: &RunFunctionResponse) -> Result<String, String> {
+    if let Some(fatal) = rsp
+        .results
+        .iter()
+        .find(|r| r.severity == Severity::Fatal as i32)
+    {
+        return Err(fatal.message.clone());
+    }
+    let desired = rsp.desired.as_ref().ok_or("no desired state")?;
+    let hello = desired.resources.get("hello").ok_or("no hello resource")?;
+    let body = struct_to_json(hello.resource.as_ref().ok_or("empty resource")?);
+    Ok(body["data"]["version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
 }

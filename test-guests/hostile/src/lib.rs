@@ -2,6 +2,36 @@
 //! limits can be tested. The step Input's `behaviour` picks what it does:
 //! `trap`, `loop`, `alloc`, `log-flood`, `huge-response`, or anything else
 //! to answer normally.
+//!
+//! Tests make variants of this one build without recompiling: the
+//! [`VARIANT`] bytes are patched in a copy of the wasm file (same length) to
+//! change the version it reports and puts in its output, the clouds it
+//! serves, and flags (`trap-describe`, `trap-run`).
+
+/// `@@VARIANT@@<version>;<cloud,cloud>;<flag,flag>` padded with spaces.
+#[used]
+#[unsafe(no_mangle)]
+pub static VARIANT: [u8; 96] = *b"@@VARIANT@@0.1.0;;                                                                              ";
+
+/// The variant's fields, read so the compiler cannot fold the constant.
+#[cfg(target_arch = "wasm32")]
+fn variant() -> (String, Vec<String>, Vec<String>) {
+    // SAFETY: reads a static of plain bytes.
+    let bytes = unsafe { core::ptr::read_volatile(&VARIANT) };
+    let text = String::from_utf8_lossy(&bytes[11..]).trim().to_string();
+    let mut parts = text.splitn(3, ';');
+    let version = parts.next().unwrap_or("0.1.0").to_string();
+    let list = |s: Option<&str>| -> Vec<String> {
+        s.unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let clouds = list(parts.next());
+    let flags = list(parts.next());
+    (version, clouds, flags)
+}
 
 #[cfg(target_arch = "wasm32")]
 mod module {
@@ -28,15 +58,23 @@ mod module {
 
     impl Guest for Hostile {
         fn describe() -> w::ModuleInfo {
+            let (version, clouds, flags) = super::variant();
+            if flags.iter().any(|f| f == "trap-describe") {
+                core::arch::wasm32::unreachable();
+            }
             w::ModuleInfo {
                 name: "hostile-guest".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
+                version,
                 modules: vec!["hostile".into()],
-                clouds: Vec::new(),
+                clouds,
             }
         }
 
         fn run_function(request: w::Request) -> Result<w::Response, w::ModuleError> {
+            let (version, _, flags) = super::variant();
+            if flags.iter().any(|f| f == "trap-run") {
+                core::arch::wasm32::unreachable();
+            }
             let mut response = w::Response {
                 meta: w::ResponseMeta {
                     tag: request.meta.tag.clone(),
@@ -92,7 +130,7 @@ mod module {
                     response.desired.resources.push(w::NamedComposed {
                         name: "hello".into(),
                         resource: w::Composed {
-                            body: r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"from":"hostile-guest"}}"#.into(),
+                            body: format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","data":{{"from":"hostile-guest","version":"{version}"}}}}"#),
                             connection_details: Vec::new(),
                             ready: w::Ready::ReadyTrue,
                         },

@@ -2,9 +2,9 @@
 //! down by phase), and the host's cold start with and without the
 //! compiled-module cache.
 //!
-//! `cargo bench -p function-cluster-platform --bench call` measures;
-//! without `--bench` (as `cargo test --bench call` runs it) it runs a few
-//! iterations only, to prove the benchmark still works.
+//! `cargo bench -p platform-bench --bench call` measures; without
+//! `--bench` (as `cargo test -p platform-bench --benches` runs it) it runs a
+//! few iterations only, to prove the benchmark still works.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,15 @@ use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient;
 use function_sdk_rust::resource::struct_to_json;
 use serde_json::{Value, json};
+
+/// The host binary of the same profile as this bench (built by `make`).
+fn host_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/call-xxxx -> target/<profile>/function-cluster-platform
+    let path = exe.parent().and_then(Path::parent).unwrap().join("function-cluster-platform");
+    assert!(path.exists(), "{} is missing: build the host of this profile first", path.display());
+    path
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -218,7 +227,7 @@ fn cold_start(cache: Option<&Path>) -> Duration {
         .local_addr()
         .unwrap()
         .port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_function-cluster-platform"));
+    let mut cmd = Command::new(host_binary());
     cmd.args(["--insecure", "--metrics-address=", "--address"])
         .arg(format!("127.0.0.1:{port}"))
         .arg("--modules-dir")

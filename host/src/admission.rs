@@ -1,0 +1,92 @@
+//! The one path by which a module becomes servable, at start-up and on
+//! every reload: compile, check the WIT world, `describe()`, self-test.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::bindings::wit;
+use crate::convert;
+use crate::registry::Registry;
+use crate::runtime::{LoadedModule, Runtime};
+use crate::service::{INPUT_API_VERSION, INPUT_KIND};
+
+/// Loads and checks a module; the error says which step refused it.
+pub fn admit(runtime: &Runtime, bytes: &[u8], source: &Path) -> anyhow::Result<LoadedModule> {
+    let module = runtime.load_bytes(bytes, source)?;
+    self_test(runtime, &module).map_err(|e| anyhow::anyhow!("self-test failed: {e}"))?;
+    Ok(module)
+}
+
+/// The module answers a minimal request for what it serves without
+/// trapping and with a well-formed response (a fatal result is fine: the
+/// request is deliberately bare).
+fn self_test(runtime: &Runtime, module: &LoadedModule) -> Result<(), String> {
+    let cloud = module
+        .info
+        .clouds
+        .first()
+        .map_or("self-test", String::as_str);
+    let composite = json!({
+        "apiVersion": "selftest.fn.crossplane.io/v1",
+        "kind": "SelfTest",
+        "metadata": {"name": "self-test", "labels": {"cloud": cloud}},
+    });
+    let input = json!({"apiVersion": INPUT_API_VERSION, "kind": INPUT_KIND, "module": module.info.modules[0]});
+    let request = wit::Request {
+        meta: wit::RequestMeta {
+            tag: "self-test".into(),
+            capabilities: Vec::new(),
+        },
+        observed: wit::State {
+            composite: Some(wit::Composed {
+                body: composite.to_string(),
+                connection_details: Vec::new(),
+                ready: wit::Ready::ReadyUnspecified,
+            }),
+            resources: Vec::new(),
+        },
+        desired: wit::State {
+            composite: None,
+            resources: Vec::new(),
+        },
+        input: Some(input.to_string()),
+        context: None,
+        extra_resources: Vec::new(),
+        credentials: Vec::new(),
+        required_resources: Vec::new(),
+        required_schemas: Vec::new(),
+    };
+    let response = runtime.call(module, &request).map_err(|f| f.to_string())?;
+    convert::response_from_wit(response, "self-test")
+        .map(drop)
+        .map_err(|e| format!("malformed response: {e}"))
+}
+
+/// Every `*.wasm` regular file in `dir`, in name order.
+pub fn module_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot read --modules-dir {}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Loads every module of `dir` at start-up; any refusal stops the start.
+pub fn load_dir(runtime: &Runtime, dir: &Path) -> anyhow::Result<Registry> {
+    let mut modules = Vec::new();
+    for path in module_files(dir)? {
+        let bytes = std::fs::read(&path)?;
+        let module = admit(runtime, &bytes, &path)
+            .map_err(|e| anyhow::anyhow!("module {}: {e:#}", path.display()))?;
+        tracing::info!(
+            module = %module.info.name, version = %module.info.version, digest = %module.digest,
+            modules = ?module.info.modules, clouds = ?module.info.clouds, file = %path.display(),
+            "loaded module"
+        );
+        modules.push(std::sync::Arc::new(module));
+    }
+    Registry::new(modules)
+}

@@ -1,0 +1,198 @@
+//! Hot swap: rescans the modules directory and, when a module was added,
+//! changed or removed, publishes a new routing table atomically. A module
+//! that fails admission never replaces the one serving; requests in flight
+//! finish on the module they started with.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::admission;
+use crate::metrics::{Metrics, RejectLabels};
+use crate::registry::Registry;
+use crate::runtime::{LoadedModule, Runtime};
+use crate::service::Dispatcher;
+
+/// What one rescan did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// `name@version (sha256:…)` of each module newly serving.
+    pub admitted: Vec<String>,
+    pub removed: Vec<String>,
+    /// Files refused, with the reason.
+    pub rejected: Vec<(PathBuf, String)>,
+    /// Files still being written; rescanned after the settle delay.
+    pub deferred: Vec<PathBuf>,
+}
+
+impl Report {
+    pub fn changed(&self) -> bool {
+        !self.admitted.is_empty() || !self.removed.is_empty()
+    }
+}
+
+pub struct Reloader {
+    runtime: Arc<Runtime>,
+    dispatcher: Arc<Dispatcher>,
+    dir: PathBuf,
+    /// A file modified more recently than this is not read yet.
+    settle: Duration,
+    metrics: Metrics,
+    one_at_a_time: Mutex<()>,
+}
+
+impl Reloader {
+    pub fn new(
+        runtime: Arc<Runtime>,
+        dispatcher: Arc<Dispatcher>,
+        dir: &Path,
+        settle: Duration,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            runtime,
+            dispatcher,
+            dir: dir.to_path_buf(),
+            settle,
+            metrics,
+            one_at_a_time: Mutex::new(()),
+        }
+    }
+
+    pub fn settle(&self) -> Duration {
+        self.settle
+    }
+
+    /// Rescans the directory and swaps in what changed.
+    pub fn reload(&self) -> Report {
+        let _one = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = Report::default();
+        let serving = self.dispatcher.registry().modules();
+        let files = match admission::module_files(&self.dir) {
+            Ok(files) => files,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot rescan the modules directory; keeping the modules serving");
+                return report;
+            }
+        };
+
+        let mut table: Vec<Arc<LoadedModule>> = Vec::new();
+        let mut candidates: Vec<(Arc<LoadedModule>, Option<Arc<LoadedModule>>)> = Vec::new();
+        for path in &files {
+            let previous = serving.iter().find(|m| &m.source == path).cloned();
+            let bytes = match self.read_settled(path) {
+                Ok(bytes) => bytes,
+                Err(Unready::Settling) => {
+                    report.deferred.push(path.clone());
+                    table.extend(previous);
+                    continue;
+                }
+                Err(Unready::Failed(reason)) => {
+                    self.reject(&mut report, path, "unreadable", reason);
+                    table.extend(previous);
+                    continue;
+                }
+            };
+            let digest = hex::encode(Sha256::digest(&bytes));
+            if let Some(same) = previous.as_ref().filter(|m| m.digest == digest) {
+                table.push(same.clone());
+                continue;
+            }
+            match admission::admit(&self.runtime, &bytes, path) {
+                Ok(module) => candidates.push((Arc::new(module), previous)),
+                Err(e) => {
+                    self.reject(&mut report, path, &digest, format!("{e:#}"));
+                    table.extend(previous);
+                }
+            }
+        }
+        report.removed = serving
+            .iter()
+            .filter(|m| !files.contains(&m.source))
+            .map(|m| m.label())
+            .collect();
+
+        // One candidate at a time, so a module that claims a route another
+        // already serves is refused alone.
+        for (module, previous) in candidates {
+            let mut trial = table.clone();
+            trial.push(module.clone());
+            match Registry::new(trial) {
+                Ok(_) => {
+                    report.admitted.push(module.label());
+                    table.push(module);
+                }
+                Err(e) => {
+                    let reason = format!("{e:#}");
+                    self.reject(&mut report, &module.source, &module.digest, reason);
+                    table.extend(previous);
+                }
+            }
+        }
+
+        if report.changed() {
+            match Registry::new(table) {
+                Ok(registry) => {
+                    tracing::info!(
+                        admitted = ?report.admitted, removed = ?report.removed, modules = %registry.describe(),
+                        "modules swapped"
+                    );
+                    self.dispatcher.swap(registry);
+                    self.metrics.swaps.inc();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the reloaded modules conflict; keeping the modules serving");
+                    report.admitted.clear();
+                    report.removed.clear();
+                }
+            }
+        }
+        report
+    }
+
+    fn reject(&self, report: &mut Report, path: &Path, digest: &str, reason: String) {
+        tracing::error!(file = %path.display(), digest, %reason, "module refused; the module serving (if any) keeps serving");
+        self.metrics
+            .rejected
+            .get_or_create(&RejectLabels {
+                file: path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+            })
+            .inc();
+        report.rejected.push((path.to_path_buf(), reason));
+    }
+
+    /// The file's bytes, once it has not changed for the settle delay and
+    /// did not change while being read.
+    fn read_settled(&self, path: &Path) -> Result<Vec<u8>, Unready> {
+        let stamp = |path: &Path| -> Result<(u64, SystemTime), Unready> {
+            let meta = std::fs::metadata(path).map_err(|e| Unready::Failed(e.to_string()))?;
+            Ok((
+                meta.len(),
+                meta.modified()
+                    .map_err(|e| Unready::Failed(e.to_string()))?,
+            ))
+        };
+        let before = stamp(path)?;
+        let age = SystemTime::now()
+            .duration_since(before.1)
+            .unwrap_or_default();
+        if age < self.settle {
+            return Err(Unready::Settling);
+        }
+        let bytes = std::fs::read(path).map_err(|e| Unready::Failed(e.to_string()))?;
+        if stamp(path)? != before || bytes.len() as u64 != before.0 {
+            return Err(Unready::Settling);
+        }
+        Ok(bytes)
+    }
+}
+
+enum Unready {
+    Settling,
+    Failed(String),
+}

@@ -1,0 +1,296 @@
+//! Hot swap: modules replaced, added and removed while serving; refused
+//! modules never replace the one serving.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fnhost::admission;
+use fnhost::limits::Limits;
+use fnhost::metrics::Metrics;
+use fnhost::reload::Reloader;
+use fnhost::runtime::Runtime;
+use fnhost::service::Dispatcher;
+
+struct Host {
+    dir: tempfile::TempDir,
+    dispatcher: Arc<Dispatcher>,
+    reloader: Reloader,
+}
+
+/// An in-process host over `modules`, reloading without a settle delay.
+fn host(modules: &[(&str, Vec<u8>)]) -> Host {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in modules {
+        install(dir.path(), name, bytes);
+    }
+    let runtime = Arc::new(Runtime::new(Limits::default(), None).unwrap());
+    let registry = admission::load_dir(&runtime, dir.path()).unwrap();
+    let metrics = Metrics::unregistered();
+    let dispatcher = Arc::new(Dispatcher::new(runtime.clone(), registry, metrics.clone()));
+    let reloader = Reloader::new(
+        runtime,
+        dispatcher.clone(),
+        dir.path(),
+        Duration::ZERO,
+        metrics,
+    );
+    Host {
+        dir,
+        dispatcher,
+        reloader,
+    }
+}
+
+fn digest_for(host: &Host, cloud: &str) -> String {
+    host.dispatcher
+        .registry()
+        .route("hostile", Some(cloud))
+        .unwrap()
+        .digest
+        .clone()
+}
+
+#[tokio::test]
+async fn a_per_cloud_swap_leaves_the_other_clouds_alone_and_a_new_cloud_routes() {
+    let host = host(&[
+        ("general.wasm", variant("1.0.0", &[], &[])),
+        ("aws.wasm", variant("aws-1", &["aws"], &[])),
+    ]);
+    let gcp_before = digest_for(&host, "gcp");
+    let azure_before = digest_for(&host, "azure");
+
+    install(
+        host.dir.path(),
+        "aws.wasm",
+        &variant("aws-2", &["aws"], &[]),
+    );
+    let report = host.reloader.reload();
+    assert_eq!(report.admitted.len(), 1, "{report:?}");
+    assert_eq!(
+        host.dispatcher
+            .registry()
+            .route("hostile", Some("aws"))
+            .unwrap()
+            .info
+            .version,
+        "aws-2"
+    );
+    assert_eq!(digest_for(&host, "gcp"), gcp_before);
+    assert_eq!(digest_for(&host, "azure"), azure_before);
+    assert_eq!(
+        served_version(&host.dispatcher.run(hostile_request("aws")).await),
+        Ok("aws-2".into())
+    );
+    assert_eq!(
+        served_version(&host.dispatcher.run(hostile_request("gcp")).await),
+        Ok("1.0.0".into())
+    );
+
+    // A cloud the host has never heard of.
+    install(
+        host.dir.path(),
+        "digitalocean.wasm",
+        &variant("do-1", &["digitalocean"], &[]),
+    );
+    assert_eq!(host.reloader.reload().admitted.len(), 1);
+    assert_eq!(
+        served_version(&host.dispatcher.run(hostile_request("digitalocean")).await),
+        Ok("do-1".into())
+    );
+}
+
+#[tokio::test]
+async fn refused_modules_never_replace_the_one_serving() {
+    let host = host(&[("hostile.wasm", variant("1.0.0", &[], &[]))]);
+    let serving = digest_for(&host, "gcp");
+    let good = variant("2.0.0", &[], &[]);
+    let mut corrupt = b"\0asm\x0d\x00\x01\x00".to_vec();
+    corrupt.extend(std::iter::repeat_n(0xAB, 4096));
+    let other_world = wat::parse_str("(component)").unwrap();
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a half-written copy",
+            good[..good.len() / 2].to_vec(),
+            "not a valid component",
+        ),
+        ("corrupt wasm", corrupt, "not a valid component"),
+        (
+            "not wasm at all",
+            b"#!/bin/sh\necho hi\n".to_vec(),
+            "not a WebAssembly binary",
+        ),
+        (
+            "another WIT world",
+            other_world,
+            "does not export the platform:function/composition-module world",
+        ),
+        (
+            "a trapping describe()",
+            variant("6.6.6", &[], &["trap-describe"]),
+            "describe() trapped",
+        ),
+        (
+            "a trapping self-test",
+            variant("6.6.6", &[], &["trap-run"]),
+            "self-test failed",
+        ),
+    ];
+    for (what, bytes, reason) in cases {
+        install(host.dir.path(), "hostile.wasm", &bytes);
+        let report = host.reloader.reload();
+        assert!(report.admitted.is_empty(), "{what} was admitted");
+        let refused = &report
+            .rejected
+            .first()
+            .unwrap_or_else(|| panic!("{what} was not refused"))
+            .1;
+        assert!(refused.contains(reason), "{what}: {refused}");
+        assert_eq!(
+            digest_for(&host, "gcp"),
+            serving,
+            "{what} replaced the module serving"
+        );
+        assert_eq!(
+            served_version(&host.dispatcher.run(hostile_request("gcp")).await),
+            Ok("1.0.0".into()),
+            "{what}"
+        );
+    }
+
+    // A second file claiming the same route is refused alone.
+    install(host.dir.path(), "hostile.wasm", &variant("1.0.0", &[], &[]));
+    install(host.dir.path(), "twin.wasm", &variant("9.9.9", &[], &[]));
+    let report = host.reloader.reload();
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|(p, r)| p.ends_with("twin.wasm") && r.contains("both serve")),
+        "{report:?}"
+    );
+    assert_eq!(digest_for(&host, "gcp"), serving);
+}
+
+#[tokio::test]
+async fn a_removed_module_stops_serving() {
+    let host = host(&[
+        ("hostile.wasm", variant("1.0.0", &[], &[])),
+        (
+            "cluster_platform.wasm",
+            std::fs::read(wasm(CLUSTER_WASM)).unwrap(),
+        ),
+    ]);
+    std::fs::remove_file(host.dir.path().join("hostile.wasm")).unwrap();
+    let report = host.reloader.reload();
+    assert_eq!(report.removed.len(), 1, "{report:?}");
+    let message = served_version(&host.dispatcher.run(hostile_request("gcp")).await).unwrap_err();
+    assert!(
+        message.contains("no loaded module serves input module \"hostile\""),
+        "{message}"
+    );
+}
+
+/// Many concurrent streams call the served host while the module file is
+/// replaced several times, bad versions included. No call may fail, and
+/// every answer must come from a version that was admitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swap_under_load_fails_no_call() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "hostile.wasm", &variant("1.0.0", &[], &[]));
+    let address = serve(dir.path(), &["--insecure", "--module-settle", "50ms"]).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut streams = Vec::new();
+    for _ in 0..16 {
+        let (address, stop) = (address.clone(), stop.clone());
+        streams.push(tokio::spawn(async move {
+            let mut client = insecure_client(&address).await;
+            let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+            let mut failures = Vec::new();
+            // Bounded: the test stops the streams, and each makes 20,000 calls at most.
+            for _ in 0..20_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match client.run_function(hostile_request("gcp")).await {
+                    Ok(rsp) => match served_version(&rsp.into_inner()) {
+                        Ok(version) => *seen.entry(version).or_default() += 1,
+                        Err(e) => failures.push(e),
+                    },
+                    Err(status) => failures.push(status.to_string()),
+                }
+            }
+            (seen, failures)
+        }));
+    }
+
+    let mut probe = insecure_client(&address).await;
+    let mut swap_times = Vec::new();
+    let plan: Vec<(Vec<u8>, Option<&str>)> = vec![
+        (variant("2.0.0", &[], &[]), Some("2.0.0")),
+        (variant("6.6.6", &[], &["trap-run"]), None),
+        (variant("3.0.0", &[], &[]), Some("3.0.0")),
+        (b"\0asm garbage".to_vec(), None),
+        (variant("4.0.0", &[], &[]), Some("4.0.0")),
+    ];
+    for (bytes, expected) in plan {
+        let landed = Instant::now();
+        install(dir.path(), "hostile.wasm", &bytes);
+        match expected {
+            Some(version) => loop {
+                let rsp = probe
+                    .run_function(hostile_request("gcp"))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                if served_version(&rsp).as_deref() == Ok(version) {
+                    swap_times.push(landed.elapsed());
+                    break;
+                }
+                assert!(
+                    landed.elapsed() < Duration::from_secs(20),
+                    "{version} never served"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            },
+            // Give the refused module time to be looked at (and refused).
+            None => tokio::time::sleep(Duration::from_millis(600)).await,
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+
+    let mut total: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for stream in streams {
+        let (seen, failed) = stream.await.unwrap();
+        for (version, n) in seen {
+            *total.entry(version).or_default() += n;
+        }
+        failures.extend(failed);
+    }
+    let calls: usize = total.values().sum::<usize>() + failures.len();
+    println!(
+        "swap under load: {calls} calls, {} failed, by version {total:?}, file-to-serving {swap_times:?}",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failed calls, first: {}",
+        failures.len(),
+        failures[0]
+    );
+    assert!(!total.contains_key("6.6.6"), "the refused module served");
+    let admitted = ["1.0.0", "2.0.0", "3.0.0", "4.0.0"];
+    assert!(
+        total.keys().all(|v| admitted.contains(&v.as_str())),
+        "{total:?}"
+    );
+    assert!(total.contains_key("4.0.0"));
+}
