@@ -2,6 +2,7 @@
 //! every reload: compile, check the WIT world, `describe()`, self-test.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -10,12 +11,63 @@ use crate::convert;
 use crate::registry::Registry;
 use crate::runtime::{LoadedModule, Runtime};
 use crate::service::{INPUT_API_VERSION, INPUT_KIND};
+use crate::trust::{TrustedKeys, signature_path};
 
-/// Loads and checks a module; the error says which step refused it.
-pub fn admit(runtime: &Runtime, bytes: &[u8], source: &Path) -> anyhow::Result<LoadedModule> {
-    let module = runtime.load_bytes(bytes, source)?;
-    self_test(runtime, &module).map_err(|e| anyhow::anyhow!("self-test failed: {e}"))?;
-    Ok(module)
+/// Decides which modules may serve: the same checks for start-up, the
+/// watcher, SIGHUP and uploads.
+pub struct Admission {
+    runtime: Arc<Runtime>,
+    trust: Option<TrustedKeys>,
+}
+
+impl Admission {
+    pub fn new(runtime: Arc<Runtime>, trust: Option<TrustedKeys>) -> Self {
+        Self { runtime, trust }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Verifies (with trusted keys), loads and self-tests a module; the
+    /// error says which step refused it. `signature` is hex text.
+    pub fn admit(
+        &self,
+        bytes: &[u8],
+        source: &Path,
+        signature: Option<&str>,
+    ) -> anyhow::Result<LoadedModule> {
+        if let Some(trust) = &self.trust {
+            trust.verify(bytes, signature)?;
+        }
+        let module = self.runtime.load_bytes(bytes, source)?;
+        self_test(&self.runtime, &module).map_err(|e| anyhow::anyhow!("self-test failed: {e}"))?;
+        Ok(module)
+    }
+
+    /// The detached signature beside `path`, read only when keys are trusted.
+    pub fn signature_beside(&self, path: &Path) -> Option<String> {
+        self.trust.as_ref()?;
+        std::fs::read_to_string(signature_path(path)).ok()
+    }
+
+    /// Loads every module of `dir` at start-up; any refusal stops the start.
+    pub fn load_dir(&self, dir: &Path) -> anyhow::Result<Registry> {
+        let mut modules = Vec::new();
+        for path in module_files(dir)? {
+            let bytes = std::fs::read(&path)?;
+            let module = self
+                .admit(&bytes, &path, self.signature_beside(&path).as_deref())
+                .map_err(|e| anyhow::anyhow!("module {}: {e:#}", path.display()))?;
+            tracing::info!(
+                module = %module.info.name, version = %module.info.version, digest = %module.digest,
+                modules = ?module.info.modules, clouds = ?module.info.clouds, file = %path.display(),
+                "loaded module"
+            );
+            modules.push(Arc::new(module));
+        }
+        Registry::new(modules)
+    }
 }
 
 /// The module answers a minimal request for what it serves without
@@ -72,21 +124,4 @@ pub fn module_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         .collect();
     paths.sort();
     Ok(paths)
-}
-
-/// Loads every module of `dir` at start-up; any refusal stops the start.
-pub fn load_dir(runtime: &Runtime, dir: &Path) -> anyhow::Result<Registry> {
-    let mut modules = Vec::new();
-    for path in module_files(dir)? {
-        let bytes = std::fs::read(&path)?;
-        let module = admit(runtime, &bytes, &path)
-            .map_err(|e| anyhow::anyhow!("module {}: {e:#}", path.display()))?;
-        tracing::info!(
-            module = %module.info.name, version = %module.info.version, digest = %module.digest,
-            modules = ?module.info.modules, clouds = ?module.info.clouds, file = %path.display(),
-            "loaded module"
-        );
-        modules.push(std::sync::Arc::new(module));
-    }
-    Registry::new(modules)
 }

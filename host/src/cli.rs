@@ -73,6 +73,11 @@ pub struct HostArgs {
     #[arg(long, default_value_t = 200)]
     pub module_log_lines: usize,
 
+    /// File of trusted ed25519 public keys (hex, one per line): admit only
+    /// modules with a detached signature (`<module>.wasm.sig`) by one of them.
+    #[arg(long, env = "TRUSTED_KEYS")]
+    pub trusted_keys: Option<PathBuf>,
+
     /// Do not watch --modules-dir; reload on SIGHUP only (e.g. on file
     /// systems without change notification).
     #[arg(long)]

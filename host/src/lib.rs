@@ -16,4 +16,5 @@ pub mod render;
 pub mod runtime;
 pub mod server;
 pub mod service;
+pub mod trust;
 pub mod watch;

@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::admission;
+use crate::admission::{self, Admission};
 use crate::metrics::{Metrics, RejectLabels};
 use crate::registry::Registry;
-use crate::runtime::{LoadedModule, Runtime};
+use crate::runtime::LoadedModule;
 use crate::service::Dispatcher;
 
 /// What one rescan did.
@@ -34,7 +34,7 @@ impl Report {
 }
 
 pub struct Reloader {
-    runtime: Arc<Runtime>,
+    admission: Arc<Admission>,
     dispatcher: Arc<Dispatcher>,
     dir: PathBuf,
     /// A file modified more recently than this is not read yet.
@@ -45,14 +45,14 @@ pub struct Reloader {
 
 impl Reloader {
     pub fn new(
-        runtime: Arc<Runtime>,
+        admission: Arc<Admission>,
         dispatcher: Arc<Dispatcher>,
         dir: &Path,
         settle: Duration,
         metrics: Metrics,
     ) -> Self {
         Self {
-            runtime,
+            admission,
             dispatcher,
             dir: dir.to_path_buf(),
             settle,
@@ -100,7 +100,8 @@ impl Reloader {
                 table.push(same.clone());
                 continue;
             }
-            match admission::admit(&self.runtime, &bytes, path) {
+            let signature = self.admission.signature_beside(path);
+            match self.admission.admit(&bytes, path, signature.as_deref()) {
                 Ok(module) => candidates.push((Arc::new(module), previous)),
                 Err(e) => {
                     self.reject(&mut report, path, &digest, format!("{e:#}"));

@@ -2,31 +2,39 @@
 
 use std::sync::Arc;
 
+use crate::admission::Admission;
 use crate::cli::{HostArgs, ServeArgs};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, FunctionService};
+use crate::trust::TrustedKeys;
 use crate::watch::WatchHandle;
 
 /// Builds the runtime and loads every module of `--modules-dir`.
-pub fn load(host: &HostArgs) -> anyhow::Result<(Arc<Runtime>, Registry)> {
+pub fn load(host: &HostArgs) -> anyhow::Result<(Arc<Admission>, Registry)> {
     let runtime = Arc::new(Runtime::new(host.limits(), host.cache_dir.as_deref())?);
-    let registry = crate::admission::load_dir(&runtime, &host.modules_dir)?;
+    let trust = host
+        .trusted_keys
+        .as_deref()
+        .map(TrustedKeys::load)
+        .transpose()?;
+    let admission = Arc::new(Admission::new(runtime, trust));
+    let registry = admission.load_dir(&host.modules_dir)?;
     if registry.modules().is_empty() {
         anyhow::bail!(
             "--modules-dir {} holds no *.wasm module; build one with `make guest`",
             host.modules_dir.display()
         );
     }
-    Ok((runtime, registry))
+    Ok((admission, registry))
 }
 
 /// Serves until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let (runtime, registry) = load(&args.host)?;
+    let (admission, registry) = load(&args.host)?;
     tracing::info!(
         modules = %registry.describe(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -34,9 +42,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let mut metrics_registry = prometheus_client::registry::Registry::default();
     let metrics = Metrics::register(&mut metrics_registry);
-    let dispatcher = Arc::new(Dispatcher::new(runtime.clone(), registry, metrics.clone()));
+    let dispatcher = Arc::new(Dispatcher::new(
+        admission.runtime().clone(),
+        registry,
+        metrics.clone(),
+    ));
     let reloader = Arc::new(Reloader::new(
-        runtime,
+        admission,
         dispatcher.clone(),
         &args.host.modules_dir,
         args.host.module_settle,

@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
-use fnhost::admission;
+use fnhost::admission::Admission;
 use fnhost::limits::Limits;
 use fnhost::metrics::Metrics;
 use fnhost::reload::Reloader;
 use fnhost::runtime::Runtime;
 use fnhost::service::Dispatcher;
+use fnhost::trust::{self, TrustedKeys};
 
 struct Host {
     dir: tempfile::TempDir,
@@ -29,12 +30,17 @@ fn host(modules: &[(&str, Vec<u8>)]) -> Host {
     for (name, bytes) in modules {
         install(dir.path(), name, bytes);
     }
+    host_in(dir, None)
+}
+
+fn host_in(dir: tempfile::TempDir, trust: Option<TrustedKeys>) -> Host {
     let runtime = Arc::new(Runtime::new(Limits::default(), None).unwrap());
-    let registry = admission::load_dir(&runtime, dir.path()).unwrap();
+    let admission = Arc::new(Admission::new(runtime.clone(), trust));
+    let registry = admission.load_dir(dir.path()).unwrap();
     let metrics = Metrics::unregistered();
-    let dispatcher = Arc::new(Dispatcher::new(runtime.clone(), registry, metrics.clone()));
+    let dispatcher = Arc::new(Dispatcher::new(runtime, registry, metrics.clone()));
     let reloader = Reloader::new(
-        runtime,
+        admission,
         dispatcher.clone(),
         dir.path(),
         Duration::ZERO,
@@ -293,4 +299,54 @@ async fn swap_under_load_fails_no_call() {
         "{total:?}"
     );
     assert!(total.contains_key("4.0.0"));
+}
+
+#[tokio::test]
+async fn with_trusted_keys_only_signed_modules_are_admitted() {
+    let (secret, public) = trust::generate_key().unwrap();
+    let keys_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(keys_file.path(), format!("{public}\n")).unwrap();
+    let keys = TrustedKeys::load(keys_file.path()).unwrap();
+
+    let v1 = variant("1.0.0", &[], &[]);
+    let signed = |bytes: &[u8]| trust::sign(bytes, &secret).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "hostile.wasm", &v1);
+    install(dir.path(), "hostile.wasm.sig", signed(&v1).as_bytes());
+    let host = host_in(dir, Some(keys));
+    let serving = digest_for(&host, "gcp");
+
+    // Unsigned: the old signature does not cover the new bytes.
+    let v2 = variant("2.0.0", &[], &[]);
+    install(host.dir.path(), "hostile.wasm", &v2);
+    let report = host.reloader.reload();
+    assert!(
+        report.rejected[0].1.contains("changed after signing"),
+        "{report:?}"
+    );
+    assert_eq!(digest_for(&host, "gcp"), serving);
+
+    // Tampered after signing.
+    let mut tampered = v2.clone();
+    install(host.dir.path(), "hostile.wasm.sig", signed(&v2).as_bytes());
+    let at = tampered.len() - 1;
+    tampered[at] ^= 1;
+    install(host.dir.path(), "hostile.wasm", &tampered);
+    assert!(!host.reloader.reload().rejected.is_empty());
+    assert_eq!(digest_for(&host, "gcp"), serving);
+
+    // No signature file at all.
+    std::fs::remove_file(host.dir.path().join("hostile.wasm.sig")).unwrap();
+    install(host.dir.path(), "hostile.wasm", &v2);
+    let report = host.reloader.reload();
+    assert!(report.rejected[0].1.contains("unsigned"), "{report:?}");
+
+    // Signed by the trusted key: admitted.
+    install(host.dir.path(), "hostile.wasm.sig", signed(&v2).as_bytes());
+    install(host.dir.path(), "hostile.wasm", &v2);
+    assert_eq!(host.reloader.reload().admitted.len(), 1);
+    assert_eq!(
+        served_version(&host.dispatcher.run(hostile_request("gcp")).await),
+        Ok("2.0.0".into())
+    );
 }

@@ -25,7 +25,8 @@ fn dispatcher() -> Arc<Dispatcher> {
     };
     let runtime = Arc::new(Runtime::new(limits, None).unwrap());
     let modules = modules_dir(&[CLUSTER_WASM, HOSTILE_WASM]);
-    let registry = fnhost::admission::load_dir(&runtime, modules.path()).unwrap();
+    let admission = fnhost::admission::Admission::new(runtime.clone(), None);
+    let registry = admission.load_dir(modules.path()).unwrap();
     Arc::new(Dispatcher::new(runtime, registry, Metrics::unregistered()))
 }
 

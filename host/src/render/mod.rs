@@ -244,7 +244,8 @@ fn steps(
             let dispatcher = match &dispatcher {
                 Some(d) => d.clone(),
                 None => {
-                    let (runtime, registry) = crate::server::load(host)?;
+                    let (admission, registry) = crate::server::load(host)?;
+                    let runtime = admission.runtime().clone();
                     let d = Arc::new(Dispatcher::new(runtime, registry, Metrics::unregistered()));
                     dispatcher = Some(d.clone());
                     d
