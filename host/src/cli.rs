@@ -30,6 +30,19 @@ pub enum Command {
     Compile(CompileArgs),
     /// Render a composite resource or claim locally, like `crossplane render`.
     Render(Box<crate::render::RenderArgs>),
+    /// Create an ed25519 key pair for signing modules (for --trusted-keys).
+    Keygen {
+        /// Writes <dir>/signing.key (secret) and <dir>/signing.pub.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
+    /// Sign a module: writes <module>.wasm.sig beside it.
+    Sign {
+        /// The secret key file from `keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        module: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -38,6 +51,25 @@ pub struct ServeArgs {
     pub function: function_sdk_rust::Args,
     #[command(flatten)]
     pub host: HostArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+/// The opt-in module upload API.
+#[derive(clap::Args, Debug, Clone)]
+pub struct UploadArgs {
+    /// Serve the module upload API here (e.g. 0.0.0.0:9444); off when unset.
+    /// It never shares the function's port.
+    #[arg(long, env = "UPLOAD_ADDRESS")]
+    pub upload_address: Option<std::net::SocketAddr>,
+
+    /// File holding the bearer token the upload API requires.
+    #[arg(long, env = "UPLOAD_TOKEN_FILE")]
+    pub upload_token_file: Option<PathBuf>,
+
+    /// Largest module the upload API accepts, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub upload_max_mib: usize,
 }
 
 #[derive(clap::Args, Debug)]

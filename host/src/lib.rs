@@ -17,4 +17,5 @@ pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod trust;
+pub mod upload;
 pub mod watch;

@@ -12,6 +12,8 @@ fn main() -> std::process::ExitCode {
                 .init();
             run_render(&args)
         }
+        Some(Command::Keygen { out_dir }) => keygen(&out_dir),
+        Some(Command::Sign { key, module }) => sign(&key, &module),
         Some(Command::Compile(args)) => {
             init_logging(false);
             fnhost::server::compile(&args.host)
@@ -53,5 +55,30 @@ fn run_server(args: fnhost::cli::ServeArgs) -> anyhow::Result<()> {
 fn run_render(args: &fnhost::render::RenderArgs) -> anyhow::Result<()> {
     let yaml = runtime()?.block_on(fnhost::render::render(args))?;
     print!("{yaml}");
+    Ok(())
+}
+
+fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
+    let (secret, public) = fnhost::trust::generate_key()?;
+    let secret_path = dir.join("signing.key");
+    std::fs::write(&secret_path, format!("{secret}\n"))?;
+    std::fs::set_permissions(
+        &secret_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )?;
+    std::fs::write(dir.join("signing.pub"), format!("{public}\n"))?;
+    println!(
+        "wrote {} and its public key {public}",
+        secret_path.display()
+    );
+    Ok(())
+}
+
+fn sign(key: &std::path::Path, module: &std::path::Path) -> anyhow::Result<()> {
+    let secret = std::fs::read_to_string(key)?;
+    let signature = fnhost::trust::sign(&std::fs::read(module)?, &secret)?;
+    let path = fnhost::trust::signature_path(module);
+    std::fs::write(&path, format!("{signature}\n"))?;
+    println!("wrote {}", path.display());
     Ok(())
 }

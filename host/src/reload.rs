@@ -153,6 +153,52 @@ impl Reloader {
         report
     }
 
+    /// Publishes a module already admitted (an upload) for `source`,
+    /// replacing what that file served; `write` puts it on disk first, so a
+    /// restart keeps it. Refused when it claims a route another file serves.
+    pub fn install(
+        &self,
+        module: LoadedModule,
+        write: impl FnOnce() -> std::io::Result<()>,
+    ) -> Result<String, InstallError> {
+        let _one = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        let module = Arc::new(module);
+        let mut table: Vec<_> = self
+            .dispatcher
+            .registry()
+            .modules()
+            .into_iter()
+            .filter(|m| m.source != module.source)
+            .collect();
+        table.push(module.clone());
+        let registry =
+            Registry::new(table).map_err(|e| InstallError::Conflict(format!("{e:#}")))?;
+        write().map_err(|e| InstallError::Io(e.to_string()))?;
+        tracing::info!(module = %module.label(), file = %module.source.display(), modules = %registry.describe(), "module installed");
+        self.dispatcher.swap(registry);
+        self.metrics.swaps.inc();
+        Ok(module.label())
+    }
+
+    /// Stops serving the module of `source` and deletes its files; false
+    /// when no module is loaded from there.
+    pub fn uninstall(&self, source: &Path) -> std::io::Result<bool> {
+        let _one = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        let serving = self.dispatcher.registry().modules();
+        if !serving.iter().any(|m| m.source == source) {
+            return Ok(false);
+        }
+        std::fs::remove_file(source)?;
+        let _ = std::fs::remove_file(crate::trust::signature_path(source));
+        let table = serving.into_iter().filter(|m| m.source != source).collect();
+        // Removing routes cannot create a conflict.
+        if let Ok(registry) = Registry::new(table) {
+            self.dispatcher.swap(registry);
+            self.metrics.swaps.inc();
+        }
+        Ok(true)
+    }
+
     fn reject(&self, report: &mut Report, path: &Path, digest: &str, reason: String) {
         tracing::error!(file = %path.display(), digest, %reason, "module refused; the module serving (if any) keeps serving");
         self.metrics
@@ -191,6 +237,12 @@ impl Reloader {
         }
         Ok(bytes)
     }
+}
+
+#[derive(Debug)]
+pub enum InstallError {
+    Conflict(String),
+    Io(String),
 }
 
 enum Unready {

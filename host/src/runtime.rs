@@ -34,6 +34,9 @@ pub struct LoadedModule {
     pub info: ModuleInfo,
     pub digest: String,
     pub source: PathBuf,
+    pub loaded_at: std::time::SystemTime,
+    /// Requests routed to this module.
+    pub calls: std::sync::atomic::AtomicU64,
     tag: ModuleTag,
     pre: CompositionModulePre<CallState>,
 }
@@ -201,6 +204,8 @@ impl Runtime {
             info,
             digest,
             source: source.to_path_buf(),
+            loaded_at: std::time::SystemTime::now(),
+            calls: Default::default(),
             tag,
             pre,
         })

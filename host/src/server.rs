@@ -10,6 +10,7 @@ use crate::reload::Reloader;
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, FunctionService};
 use crate::trust::TrustedKeys;
+use crate::upload::Uploads;
 use crate::watch::WatchHandle;
 
 /// Builds the runtime and loads every module of `--modules-dir`.
@@ -48,18 +49,70 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics.clone(),
     ));
     let reloader = Arc::new(Reloader::new(
-        admission,
+        admission.clone(),
         dispatcher.clone(),
         &args.host.modules_dir,
         args.host.module_settle,
         metrics,
     ));
-    let watch = crate::watch::spawn(reloader, &args.host.modules_dir, !args.host.no_watch)?;
+    let watch = crate::watch::spawn(
+        reloader.clone(),
+        &args.host.modules_dir,
+        !args.host.no_watch,
+    )?;
+    if let Some(address) = args.upload.upload_address {
+        serve_uploads(&args, address, admission, reloader, dispatcher.clone())?;
+    }
     reload_on_sighup(watch)?;
     function_sdk_rust::Server::new(FunctionService(dispatcher), &args.function)
         .metrics_registry(metrics_registry)
         .serve()
         .await?;
+    Ok(())
+}
+
+/// Starts the upload API beside the function, never on its port.
+fn serve_uploads(
+    args: &ServeArgs,
+    address: std::net::SocketAddr,
+    admission: Arc<Admission>,
+    reloader: Arc<Reloader>,
+    dispatcher: Arc<Dispatcher>,
+) -> anyhow::Result<()> {
+    let function: Option<std::net::SocketAddr> = args.function.address.parse().ok();
+    anyhow::ensure!(
+        function.is_none_or(|f| f.port() != address.port()),
+        "--upload-address {address} must not use the function's port"
+    );
+    let token_file = args.upload.upload_token_file.as_ref().ok_or_else(|| {
+        anyhow::anyhow!("--upload-address needs --upload-token-file: the upload API is never served unauthenticated")
+    })?;
+    let token = std::fs::read_to_string(token_file)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read --upload-token-file {}: {e}",
+                token_file.display()
+            )
+        })?
+        .trim()
+        .to_string();
+    anyhow::ensure!(
+        token.len() >= 16,
+        "the upload token must be at least 16 characters"
+    );
+    let uploads = Arc::new(Uploads {
+        dir: args.host.modules_dir.clone(),
+        token,
+        admission,
+        reloader,
+        dispatcher,
+    });
+    let max = args.upload.upload_max_mib << 20;
+    tokio::spawn(async move {
+        if let Err(e) = crate::upload::serve(address, uploads, max).await {
+            tracing::error!(error = %e, "the upload API stopped");
+        }
+    });
     Ok(())
 }
 

@@ -87,6 +87,9 @@ impl Dispatcher {
             Ok(module) => module,
             Err(e) => return fatal(&req, e.to_string()),
         };
+        module
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let span = tracing::info_span!(
             "run_function",
             module = %module.info.name, version = %module.info.version, digest = %module.digest,

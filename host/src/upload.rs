@@ -1,0 +1,214 @@
+//! The module upload API for platform teams (opt-in, on a port of its own):
+//! `GET /modules`, `PUT /modules/<name>` with the wasm as body, `DELETE
+//! /modules/<name>`. Bearer-token authenticated; an upload passes the same
+//! admission as a file dropped in the directory and is written there
+//! atomically, so a restart keeps it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, put};
+use serde_json::json;
+
+use crate::admission::Admission;
+use crate::reload::{InstallError, Reloader};
+use crate::service::Dispatcher;
+use crate::trust::signature_path;
+
+/// Header carrying the hex ed25519 signature of an upload.
+pub const SIGNATURE_HEADER: &str = "x-module-signature";
+
+pub struct Uploads {
+    pub dir: PathBuf,
+    pub token: String,
+    pub admission: Arc<Admission>,
+    pub reloader: Arc<Reloader>,
+    pub dispatcher: Arc<Dispatcher>,
+}
+
+pub fn router(uploads: Arc<Uploads>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/modules", get(list))
+        .route("/modules/{name}", put(upload).delete(remove))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .route_layer(middleware::from_fn_with_state(
+            uploads.clone(),
+            authenticate,
+        ))
+        .with_state(uploads)
+}
+
+/// Serves the API until the process ends.
+pub async fn serve(
+    address: std::net::SocketAddr,
+    uploads: Arc<Uploads>,
+    max_body_bytes: usize,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for uploads on {address}: {e}"))?;
+    tracing::info!(%address, "serving the module upload API");
+    axum::serve(listener, router(uploads, max_body_bytes)).await?;
+    Ok(())
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+/// Constant-time comparison, so the token cannot be guessed byte by byte.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn authenticate(
+    State(uploads): State<Arc<Uploads>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if presented.is_empty() || !same(presented.as_bytes(), uploads.token.as_bytes()) {
+        let mut rsp = error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+        rsp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            "Bearer".parse().expect("static header"),
+        );
+        return rsp;
+    }
+    next.run(request).await
+}
+
+/// `name` or `name.wasm`, as a file name in the modules directory.
+fn file_name(name: &str) -> Result<String, Response> {
+    let stem = name.strip_suffix(".wasm").unwrap_or(name);
+    let valid = !stem.is_empty()
+        && stem.len() <= 128
+        && stem
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !valid {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{name:?} is not a module name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+            ),
+        ));
+    }
+    Ok(format!("{stem}.wasm"))
+}
+
+async fn list(State(uploads): State<Arc<Uploads>>) -> Response {
+    let modules: Vec<_> = uploads
+        .dispatcher
+        .registry()
+        .modules()
+        .iter()
+        .map(|m| {
+            json!({
+                "file": m.source.file_name().map(|f| f.to_string_lossy().to_string()),
+                "name": m.info.name,
+                "version": m.info.version,
+                "modules": m.info.modules,
+                "clouds": m.info.clouds,
+                "sha256": m.digest,
+                "loadedAt": chrono::DateTime::<chrono::Utc>::from(m.loaded_at).to_rfc3339(),
+                "calls": m.calls.load(Ordering::Relaxed),
+            })
+        })
+        .collect();
+    Json(json!({"modules": modules})).into_response()
+}
+
+async fn upload(
+    State(uploads): State<Arc<Uploads>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let file = match file_name(&name) {
+        Ok(file) => file,
+        Err(rsp) => return rsp,
+    };
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let installed = tokio::task::spawn_blocking(move || {
+        let path = uploads.dir.join(&file);
+        let module = uploads
+            .admission
+            .admit(&body, &path, signature.as_deref())
+            .map_err(|e| {
+                error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("module refused: {e:#}"),
+                )
+            })?;
+        let write = || {
+            if let Some(signature) = &signature {
+                write_atomically(&signature_path(&path), signature.as_bytes())?;
+            }
+            write_atomically(&path, &body)
+        };
+        uploads
+            .reloader
+            .install(module, write)
+            .map_err(|e| match e {
+                InstallError::Conflict(m) => error(StatusCode::CONFLICT, m),
+                InstallError::Io(m) => error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot write the module: {m}"),
+                ),
+            })
+    })
+    .await;
+    match installed {
+        Ok(Ok(label)) => (StatusCode::CREATED, Json(json!({"installed": label}))).into_response(),
+        Ok(Err(rsp)) => rsp,
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn remove(State(uploads): State<Arc<Uploads>>, Path(name): Path<String>) -> Response {
+    let file = match file_name(&name) {
+        Ok(file) => file,
+        Err(rsp) => return rsp,
+    };
+    let path = uploads.dir.join(&file);
+    match tokio::task::spawn_blocking(move || uploads.reloader.uninstall(&path)).await {
+        Ok(Ok(true)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(false)) => error(
+            StatusCode::NOT_FOUND,
+            format!("no module is loaded from {file}"),
+        ),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Writes a temporary file beside `path`, then renames it over `path`.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.upload-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
