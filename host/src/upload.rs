@@ -59,8 +59,17 @@ pub async fn serve(
     Ok(())
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
+/// A refusal: its status and a message saying why.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
+    ApiError(status, message.into())
 }
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte.
@@ -80,7 +89,8 @@ async fn authenticate(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if presented.is_empty() || !same(presented.as_bytes(), uploads.token.as_bytes()) {
-        let mut rsp = error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+        let mut rsp =
+            error(StatusCode::UNAUTHORIZED, "a valid bearer token is required").into_response();
         rsp.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             "Bearer".parse().expect("static header"),
@@ -91,7 +101,7 @@ async fn authenticate(
 }
 
 /// `name` or `name.wasm`, as a file name in the modules directory.
-fn file_name(name: &str) -> Result<String, Response> {
+fn file_name(name: &str) -> Result<String, ApiError> {
     let stem = name.strip_suffix(".wasm").unwrap_or(name);
     let valid = !stem.is_empty()
         && stem.len() <= 128
@@ -143,7 +153,7 @@ async fn upload(
 ) -> Response {
     let file = match file_name(&name) {
         Ok(file) => file,
-        Err(rsp) => return rsp,
+        Err(e) => return e.into_response(),
     };
     let signature = headers
         .get(SIGNATURE_HEADER)
@@ -180,8 +190,8 @@ async fn upload(
     .await;
     match installed {
         Ok(Ok(label)) => (StatusCode::CREATED, Json(json!({"installed": label}))).into_response(),
-        Ok(Err(rsp)) => rsp,
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
