@@ -198,17 +198,19 @@ async fn upload(
 async fn remove(State(uploads): State<Arc<Uploads>>, Path(name): Path<String>) -> Response {
     let file = match file_name(&name) {
         Ok(file) => file,
-        Err(rsp) => return rsp,
+        Err(e) => return e.into_response(),
     };
     let path = uploads.dir.join(&file);
-    match tokio::task::spawn_blocking(move || uploads.reloader.uninstall(&path)).await {
+    let removed = tokio::task::spawn_blocking(move || uploads.reloader.uninstall(&path)).await;
+    match removed {
         Ok(Ok(true)) => StatusCode::NO_CONTENT.into_response(),
         Ok(Ok(false)) => error(
             StatusCode::NOT_FOUND,
             format!("no module is loaded from {file}"),
-        ),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        )
+        .into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
