@@ -6,7 +6,7 @@ CACHE      := target/module-cache
 HOST       := target/debug/function-cluster-platform
 IMAGE      ?= function-cluster-platform:dev
 
-.PHONY: setup guest build test run render-gcp render-aws render-azure bench image xpkg fmt lint
+.PHONY: setup guest build host-release warm-cache test run render-gcp render-aws render-azure bench image xpkg fmt lint
 
 setup:
 	rustup target add wasm32-wasip2
@@ -20,7 +20,18 @@ guest: setup
 build: guest
 	$(CARGO) build -p function-cluster-platform
 
-test: guest
+host-release:
+	$(CARGO) build --release --locked -p function-cluster-platform
+
+# Compile every module into the cache (the image does this at build time).
+warm-cache:
+	$(HOST) compile --modules-dir $(MODULES) --cache-dir $(CACHE)
+
+# Everything CI checks: guest logic natively, host end to end, the image's
+# build steps as plain commands, and the benchmark in quick mode.
+test: build
+	$(MAKE) warm-cache CACHE=target/test-cache
+	$(CARGO) test -p platform-bench --benches
 	$(CARGO) test --workspace
 
 # Serve locally without TLS, as `crossplane render` Development runtime expects.
@@ -43,3 +54,15 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: guest
+	$(CARGO) build --release -p function-cluster-platform
+	$(CARGO) bench -p platform-bench --bench call
+
+image:
+	docker build -t $(IMAGE) .
+
+# Needs the crossplane CLI; the package embeds the image built above.
+xpkg: image
+	@command -v crossplane >/dev/null || { echo "the crossplane CLI is not installed"; exit 1; }
+	crossplane xpkg build -f package --embed-runtime-image=$(IMAGE) -o function-cluster-platform.xpkg

@@ -25,8 +25,16 @@ use serde_json::{Value, json};
 fn host_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/call-xxxx -> target/<profile>/function-cluster-platform
-    let path = exe.parent().and_then(Path::parent).unwrap().join("function-cluster-platform");
-    assert!(path.exists(), "{} is missing: build the host of this profile first", path.display());
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("function-cluster-platform");
+    assert!(
+        path.exists(),
+        "{} is missing: build the host of this profile first",
+        path.display()
+    );
     path
 }
 

@@ -18,6 +18,9 @@ pub fn describe() -> protocol::ModuleInfo {
         name: env!("CARGO_PKG_NAME").to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         modules: vec!["cluster".to_string()],
-        clouds: Vec::new(),
+        clouds: platform::cloud::names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
     }
 }

@@ -233,7 +233,9 @@ impl Runtime {
         tag: ModuleTag,
     ) -> anyhow::Result<ModuleInfo> {
         let info = self
-            .with_instance(pre, tag, |instance, store| instance.call_describe(store))
+            .with_instance(pre, tag, false, |instance, store| {
+                instance.call_describe(store)
+            })
             .map_err(|f| anyhow::anyhow!("describe() {f}"))?;
         Ok(ModuleInfo {
             name: info.name,
@@ -249,7 +251,25 @@ impl Runtime {
         module: &LoadedModule,
         request: &wit::Request,
     ) -> Result<wit::Response, Failure> {
-        self.with_instance(&module.pre, module.tag.clone(), |instance, store| {
+        self.run(module, request, false)
+    }
+
+    /// [`Runtime::call`] with the module's log lines dropped.
+    pub fn call_muted(
+        &self,
+        module: &LoadedModule,
+        request: &wit::Request,
+    ) -> Result<wit::Response, Failure> {
+        self.run(module, request, true)
+    }
+
+    fn run(
+        &self,
+        module: &LoadedModule,
+        request: &wit::Request,
+        muted: bool,
+    ) -> Result<wit::Response, Failure> {
+        self.with_instance(&module.pre, module.tag.clone(), muted, |instance, store| {
             instance.call_run_function(store, request)
         })?
         .map_err(|e| Failure::Module(e.message))
@@ -258,7 +278,7 @@ impl Runtime {
     /// Instantiates `module` in a fresh store and drops it: the fixed cost
     /// of every call, measured by the benchmarks.
     pub fn instantiate_only(&self, module: &LoadedModule) -> Result<(), Failure> {
-        self.with_instance(&module.pre, module.tag.clone(), |_, _| Ok(()))
+        self.with_instance(&module.pre, module.tag.clone(), false, |_, _| Ok(()))
     }
 
     /// Instantiates `pre` in a fresh, limited store and runs `f` on it.
@@ -266,13 +286,19 @@ impl Runtime {
         &self,
         pre: &CompositionModulePre<CallState>,
         tag: ModuleTag,
+        muted: bool,
         f: impl FnOnce(&CompositionModule, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, Failure> {
         let state = CallState {
             wasi: WasiCtxBuilder::new().build(),
             table: ResourceTable::new(),
             memory: MemoryGuard::new(self.limits.memory_bytes),
-            log: GuestLog::new(tag, self.limits.max_log_lines, self.limits.max_log_bytes),
+            log: GuestLog::new(
+                tag,
+                self.limits.max_log_lines,
+                self.limits.max_log_bytes,
+                muted,
+            ),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);

@@ -26,7 +26,24 @@ async fn run_function_renders_the_cluster_copies_the_tag_and_sets_a_ttl() {
         ..Default::default()
     });
 
+    // First round: the module asks for its EnvironmentConfigs, as
+    // Crossplane's requirements loop expects.
+    let first = client.run_function(req.clone()).await.unwrap().into_inner();
+    assert_eq!(first.meta.as_ref().unwrap().tag, "tag-123");
+    let requirements = first.requirements.clone().unwrap_or_default();
+    assert!(
+        !requirements.resources.is_empty(),
+        "no EnvironmentConfigs were required"
+    );
+    let envconfigs = fnhost::render::docs::read(&examples().join("envconfigs")).unwrap();
+    req.required_resources = fnhost::render::pipeline::fetch(&requirements.resources, &envconfigs);
+
     let rsp = client.run_function(req).await.unwrap().into_inner();
+    assert_eq!(
+        rsp.requirements.clone().unwrap_or_default(),
+        requirements,
+        "requirements are stable"
+    );
     let meta = rsp.meta.unwrap();
     assert_eq!(meta.tag, "tag-123");
     assert_eq!(meta.ttl.unwrap().seconds, 60);
@@ -59,7 +76,7 @@ async fn bad_input_is_a_fatal_result_with_the_tag_not_a_grpc_error() {
     let cases = [
         (
             request("a", &no_cloud, Some(&input("cluster"))),
-            "metadata.labels.cloud is missing",
+            "the composite has no metadata.labels.cloud",
         ),
         (
             request("b", &gcp_claim(), None),

@@ -34,7 +34,7 @@ fn host(modules: &[(&str, Vec<u8>)]) -> Host {
 }
 
 fn host_in(dir: tempfile::TempDir, trust: Option<TrustedKeys>) -> Host {
-    let runtime = Arc::new(Runtime::new(Limits::default(), None).unwrap());
+    let runtime = Arc::new(Runtime::new(Limits::default(), Some(&cache_dir())).unwrap());
     let admission = Arc::new(Admission::new(runtime.clone(), trust));
     let registry = admission.load_dir(dir.path()).unwrap();
     let metrics = Metrics::unregistered();

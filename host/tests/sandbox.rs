@@ -23,7 +23,7 @@ fn dispatcher() -> Arc<Dispatcher> {
         max_concurrent_calls: 4,
         ..Limits::default()
     };
-    let runtime = Arc::new(Runtime::new(limits, None).unwrap());
+    let runtime = Arc::new(Runtime::new(limits, Some(&cache_dir())).unwrap());
     let modules = modules_dir(&[CLUSTER_WASM, HOSTILE_WASM]);
     let admission = fnhost::admission::Admission::new(runtime.clone(), None);
     let registry = admission.load_dir(modules.path()).unwrap();
@@ -51,9 +51,7 @@ async fn contained(behaviour: &str, expected: &str) {
         let req = hostile(behaviour);
         async move { d.run(req).await }
     });
-    let good = dispatcher
-        .run(request("good", &gcp_claim(), Some(&input("cluster"))))
-        .await;
+    let good = dispatcher.run(cluster_request("good")).await;
     assert_eq!(
         fatal_message(&good),
         None,

@@ -1,20 +1,45 @@
 //! Renders the cluster platform for one composite resource.
+//!
+//! Three layers: the per-cloud layer ([`cloud::Cloud`], one folder per
+//! cloud) adds the cloud's resources to a [`compose::Plan`]; the agnostic
+//! layer adds ProviderConfigs and Helm releases, then [`compose::finish`]
+//! gives every resource its labels, external name, Usages, readiness and
+//! import policy, and merges the caller's template overrides last.
 
-use serde_json::{Value, json};
+pub mod cidr;
+pub mod claim;
+pub mod cloud;
+pub mod compose;
+pub mod environment;
+pub mod helm;
+pub mod merge;
+pub mod observed;
+pub mod providerconfig;
+pub mod status;
+pub mod yaml;
+
+pub mod aws;
+pub mod azure;
+pub mod gcp;
+
+use serde_json::Value;
 
 use crate::log::Log;
-use crate::protocol::{Ready, Request, Resource, Response};
+use crate::protocol::{FnResult, Request, Response, Severity, Target};
+use claim::{ImportMode, Platform};
+use compose::{Plan, Role};
+use environment::Environment;
+use observed::Observed;
 
 /// How long Crossplane may cache a response.
 pub const TTL_SECONDS: u64 = 60;
-
-const CLOUDS: &[&str] = &["gcp", "aws", "azure"];
 
 /// Runs one pipeline step: always carries desired state forward, and turns
 /// bad input into a fatal result that names the field and the fix.
 pub fn run(req: &Request, log: &mut Log) -> Response {
     let mut rsp = Response::to(req, TTL_SECONDS);
     if let Err(message) = render(req, &mut rsp, log) {
+        log.warn("cannot render the platform", &[("reason", &message)]);
         rsp.fatal(message);
     }
     rsp
@@ -27,50 +52,117 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         .as_ref()
         .map(|c| &c.body)
         .ok_or("the request has no observed composite resource")?;
-    let label = |key: &str| {
-        xr.pointer(&format!("/metadata/labels/{key}"))
-            .and_then(Value::as_str)
+    let id = claim::identity(xr, &cloud::names())?;
+    let cloud = cloud::find(&id.cloud).ok_or("the cloud has no renderer")?;
+    let env = match environment::resolve(req, &id.cloud, id.plane_type.as_deref()) {
+        Environment::Waiting(requirements) => {
+            log.info("asking for the EnvironmentConfigs", &[("cloud", &id.cloud)]);
+            rsp.requirements = requirements;
+            return Ok(());
+        }
+        Environment::Ready { data, requirements } => {
+            rsp.requirements = requirements;
+            data
+        }
     };
-    let cloud = label("cloud")
-        .ok_or("metadata.labels.cloud is missing: set it to one of gcp, aws, azure on the claim")?;
-    if !CLOUDS.contains(&cloud) {
-        return Err(format!(
-            "metadata.labels.cloud is {cloud:?}: expected one of {}",
-            CLOUDS.join(", ")
-        ));
-    }
-    let plane = label("planeId")
-        .filter(|p| !p.is_empty())
-        .ok_or("metadata.labels.planeId is missing: set it to the project, account or resource group the cluster lives in")?;
-    let location = xr
-        .pointer("/spec/parameters/forProvider/location")
-        .and_then(Value::as_str)
-        .filter(|l| !l.is_empty())
-        .ok_or(
-            "spec.parameters.forProvider.location is missing: set the region, e.g. us-central1",
-        )?;
-    let name = label("clusterName")
-        .or_else(|| xr.pointer("/metadata/name").and_then(Value::as_str))
-        .unwrap_or("cluster");
-    log.info("rendering cluster", &[("cloud", cloud), ("cluster", name)]);
+    let p = Platform::parse(xr, id, env)?;
+    log.info(
+        "rendering the cluster platform",
+        &[("cloud", &p.id.cloud), ("cluster", &p.id.cluster)],
+    );
+    let observed = Observed::new(&req.observed.resources);
+    let mut plan = build(&p, cloud, observed)?;
+    check_import(&plan, &p)?;
 
-    if cloud == "gcp" {
-        let cluster = json!({
-            "apiVersion": "container.gcp.upbound.io/v1beta2",
-            "kind": "Cluster",
-            "metadata": {"annotations": {"crossplane.io/external-name": name}},
-            "spec": {"forProvider": {
-                "project": plane,
-                "location": location,
-                "deletionProtection": false,
-                "initialNodeCount": 1,
-                "removeDefaultNodePool": true,
-                "workloadIdentityConfig": {"workloadPool": format!("{plane}.svc.id.goog")},
-            }},
+    let (policies, waiting) = compose::import_policies(&plan, &p, observed);
+    let observe_only = p
+        .import
+        .as_ref()
+        .is_some_and(|i| i.mode == ImportMode::Observe);
+    if let Some(import) = p.import.as_ref().filter(|_| observe_only) {
+        // Observe mode creates nothing: only the listed resources remain.
+        plan.parts
+            .retain(|part| import.resources.contains_key(&part.name));
+    }
+    let resources = compose::finish(&plan, &p, observed, &policies, !observe_only);
+    rsp.desired.resources.extend(resources);
+
+    if !waiting.is_empty() {
+        rsp.results.push(FnResult {
+            severity: Severity::Normal,
+            message: format!(
+                "import: {} stay on Observe until Crossplane has observed them, then switch to full management",
+                waiting.join(", ")
+            ),
+            reason: Some("ImportWaitingForObservation".to_string()),
+            target: Target::CompositeAndClaim,
         });
-        let mut resource = Resource::new(cluster);
-        resource.ready = Ready::Unspecified;
-        rsp.desired.resources.insert("cluster".into(), resource);
+    }
+    let access = cloud.kube_access(&p);
+    status::update(
+        rsp,
+        xr,
+        &p,
+        cloud,
+        observed,
+        (!observe_only).then_some(&access),
+    );
+    Ok(())
+}
+
+/// Every resource of the platform, before the agnostic finish.
+pub fn build(
+    p: &Platform,
+    cloud: &dyn cloud::Cloud,
+    observed: Observed<'_>,
+) -> Result<Plan, String> {
+    let mut plan = Plan::default();
+    cloud.network(p, &mut plan)?;
+    cloud.cluster(p, &mut plan);
+    cloud.node_pools(p, &mut plan);
+    if p.dns {
+        cloud.dns(p, &mut plan);
+    }
+    cloud.identity(p, observed, &mut plan);
+    let access = cloud.kube_access(p);
+    providerconfig::add(&mut plan, &p.id.xr_name, &p.secret_namespace, &access);
+    let uses = [providerconfig::HELM.to_string(), "cluster".to_string()];
+    helm::releases(p, cloud, observed, &p.id.xr_name, &mut plan, &uses)?;
+    Ok(plan)
+}
+
+/// Import names must be managed resources of this platform.
+fn check_import(plan: &Plan, p: &Platform) -> Result<(), String> {
+    let Some(import) = &p.import else {
+        return Ok(());
+    };
+    let importable: Vec<&str> = plan
+        .parts
+        .iter()
+        .filter(|part| part.role == Role::Managed)
+        .map(|part| part.name.as_str())
+        .collect();
+    for name in import.resources.keys() {
+        match plan.get(name) {
+            Some(part) if part.role == Role::Managed => {}
+            Some(part) => {
+                let kind = part
+                    .body
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("resource");
+                return Err(format!(
+                    "spec.parameters.import.resources.{name}: a {kind} is created by the platform and cannot be imported; expected one of {}",
+                    importable.join(", ")
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "spec.parameters.import.resources.{name}: this platform renders no resource of that name; expected one of {}",
+                    importable.join(", ")
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -16,6 +16,17 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tonic::transport::Channel;
 
+/// A compiled-module cache shared by the test run, so each test does not
+/// compile the same modules again.
+pub fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-module-cache")
+}
+
+/// The project's examples (claims, EnvironmentConfigs).
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
 /// The composition modules the test run built (`make guest`).
 pub const CLUSTER_WASM: &str = "cluster_platform.wasm";
 pub const HOSTILE_WASM: &str = "hostile_guest.wasm";
@@ -91,6 +102,36 @@ pub fn request(tag: &str, xr: &Value, input: Option<&Value>) -> RunFunctionReque
     }
 }
 
+/// The environment Crossplane would hand a GCP production claim: the
+/// example EnvironmentConfigs merged baseline, cloud, plane type.
+pub fn gcp_environment() -> Value {
+    let configs = fnhost::render::docs::read(&examples().join("envconfigs")).unwrap();
+    let mut env = json!({"apiVersion": "internal.crossplane.io/v1alpha1", "kind": "Environment"});
+    for (key, value) in [
+        ("baseline", "default"),
+        ("cloud", "gcp"),
+        ("planeType", "production"),
+    ] {
+        for config in configs
+            .iter()
+            .filter(|c| c["metadata"]["labels"][key] == value)
+        {
+            fnhost::render::docs::merge(&mut env, &config["data"]);
+        }
+    }
+    env
+}
+
+/// A cluster request for the GCP claim with its environment in the
+/// context, so the module renders in one call.
+pub fn cluster_request(tag: &str) -> RunFunctionRequest {
+    let mut req = request(tag, &gcp_claim(), Some(&input("cluster")));
+    req.context = Some(to_struct(
+        &json!({"apiextensions.crossplane.io/environment": gcp_environment()}),
+    ));
+    req
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -114,6 +155,7 @@ pub async fn serve(modules: &Path, extra: &[&str]) -> String {
         modules.display().to_string(),
     ];
     argv.extend(extra.iter().map(|s| s.to_string()));
+    argv.extend(["--cache-dir".to_string(), cache_dir().display().to_string()]);
     let cli = fnhost::cli::Cli::try_parse_from(argv).unwrap();
     tokio::spawn(async move {
         if let Err(e) = fnhost::server::serve(cli.serve).await {

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# The function image: the host binary, the composition modules at /modules,
+# and their compiled artifacts at /cache so the first start compiles nothing.
+# Each RUN is a Makefile target that CI also runs.
+
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+# `make guest` adds the wasm32-wasip2 target and builds the modules.
+RUN make guest
+RUN make host-release
+RUN make warm-cache HOST=target/release/function-cluster-platform \
+        MODULES=target/modules CACHE=/out/cache \
+ && mkdir -p /out/modules && cp target/modules/*.wasm /out/modules/
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/function-cluster-platform /function
+COPY --from=build /out/modules /modules
+COPY --from=build /out/cache /cache
+# Crossplane passes no arguments (TLS comes from TLS_SERVER_CERTS_DIR);
+# `crossplane render` passes a bare --insecure. Mount a writable volume over
+# /modules to upload or swap modules at run time.
+ENV MODULES_DIR=/modules CACHE_DIR=/cache
+EXPOSE 9443
+USER nonroot:nonroot
+ENTRYPOINT ["/function"]

@@ -1,0 +1,113 @@
+//! Workload identity for cert-manager: a user-assigned identity, its
+//! federated credential trusting the cluster's OIDC issuer and, with DNS,
+//! the right to edit the public zone.
+//!
+//! The credential and the role assignment need values Azure only reports
+//! once the cluster, identity and zone exist; they are added as soon as
+//! those values are observed, and kept from their own observed spec after.
+
+use serde_json::{Value, json};
+
+use super::group;
+use crate::platform::claim::Platform;
+use crate::platform::compose::{Plan, managed, select};
+use crate::platform::observed::Observed;
+
+const API: &str = "managedidentity.azure.upbound.io/v1beta1";
+const AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// A value read from another resource's status, or, once this resource
+/// exists, from its own spec so it is never dropped.
+fn known(
+    observed: Observed<'_>,
+    from: &str,
+    pointer: &str,
+    this: &str,
+    field: &str,
+) -> Option<String> {
+    observed
+        .text(from, pointer)
+        .map(str::to_string)
+        .or_else(|| {
+            observed
+                .body(this)?
+                .pointer(&format!("/spec/forProvider/{field}"))?
+                .as_str()
+                .map(str::to_string)
+        })
+}
+
+pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
+    let rg = group(p);
+    plan.add(
+        managed(
+            "identity-cert-manager",
+            API,
+            "UserAssignedIdentity",
+            json!({"location": p.id.location, "resourceGroupName": rg, "name": p.named("cert-manager")}),
+        )
+        .uses(&["resource-group"]),
+    );
+    let federation = "identity-cert-manager-federation";
+    if let Some(issuer) = known(observed, "cluster", "/oidcIssuerUrl", federation, "issuer") {
+        plan.add(
+            managed(
+                federation,
+                API,
+                "FederatedIdentityCredential",
+                json!({
+                    "resourceGroupName": rg,
+                    "parentIdSelector": select("identity-cert-manager"),
+                    "audience": [AUDIENCE],
+                    "issuer": issuer,
+                    "subject": "system:serviceaccount:cert-manager:cert-manager",
+                }),
+            )
+            .named(p.external_name(federation, p.named("cert-manager")))
+            .uses(&["identity-cert-manager"]),
+        );
+    }
+    let dns_role = "identity-cert-manager-dns";
+    if !p.dns {
+        return;
+    }
+    let principal = known(
+        observed,
+        "identity-cert-manager",
+        "/principalId",
+        dns_role,
+        "principalId",
+    );
+    let zone = known(observed, "public-dns-zone", "/id", dns_role, "scope");
+    if let (Some(principal), Some(zone)) = (principal, zone) {
+        plan.add(
+            managed(
+                dns_role,
+                "authorization.azure.upbound.io/v1beta1",
+                "RoleAssignment",
+                json!({
+                    "principalId": principal,
+                    "principalType": "ServicePrincipal",
+                    "scope": zone,
+                    "roleDefinitionName": "DNS Zone Contributor",
+                }),
+            )
+            .uses(&["identity-cert-manager", "public-dns-zone"]),
+        );
+    }
+}
+
+pub fn chart_values(_p: &Platform, observed: Observed<'_>, chart: &str) -> Option<Value> {
+    if chart != "cert-manager" {
+        return None;
+    }
+    let mut values = json!({
+        "podLabels": {"azure.workload.identity/use": "true"},
+        "serviceAccount": {"labels": {"azure.workload.identity/use": "true"}},
+    });
+    if let Some(client_id) = observed.text("identity-cert-manager", "/clientId") {
+        values["serviceAccount"]["annotations"] =
+            json!({"azure.workload.identity/client-id": client_id});
+    }
+    Some(values)
+}

@@ -1,0 +1,497 @@
+//! The claim, read and checked once. Every error names the field and what
+//! is expected, because it reaches the user as a FATAL result.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::cidr::Cidr;
+
+/// The labels and parameters needed before the environment is known.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub cloud: String,
+    pub plane: String,
+    pub plane_type: Option<String>,
+    pub location: String,
+    /// Base for external names: `clusterName` label, claim name or XR name.
+    pub cluster: String,
+    pub xr_name: String,
+}
+
+pub fn identity(xr: &Value, clouds: &[&str]) -> Result<Identity, String> {
+    let label = |key: &str| {
+        xr.pointer(&format!("/metadata/labels/{}", key.replace('/', "~1")))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let expected = clouds.join(", ");
+    let cloud = label("cloud").ok_or_else(|| {
+        format!("metadata.labels.cloud is missing: set it to one of {expected} on the claim")
+    })?;
+    if !clouds.contains(&cloud) {
+        return Err(format!(
+            "metadata.labels.cloud is {cloud:?}: expected one of {expected}"
+        ));
+    }
+    let plane = label("planeId").ok_or(
+        "metadata.labels.planeId is missing: set it to the GCP project, AWS account ID or Azure resource group the cluster lives in",
+    )?;
+    let location = xr
+        .pointer("/spec/parameters/forProvider/location")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .ok_or("spec.parameters.forProvider.location is missing: set the region, e.g. us-central1, eu-west-1 or westeurope")?;
+    let xr_name = xr
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or("metadata.name is missing on the composite resource")?;
+    let cluster = label("clusterName")
+        .or_else(|| label("crossplane.io/claim-name"))
+        .unwrap_or(xr_name);
+    Ok(Identity {
+        cloud: cloud.to_string(),
+        plane: plane.to_string(),
+        plane_type: label("planeType").map(str::to_string),
+        location: location.to_string(),
+        cluster: dns_label(cluster, 40),
+        xr_name: xr_name.to_string(),
+    })
+}
+
+/// A node pool as the claim (or the environment's default) describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    pub name: String,
+    pub min: u32,
+    pub max: u32,
+    pub machine_type: String,
+    pub disk_gb: Option<u64>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Ranges for every cloud; each cloud uses the ones its API needs.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub vpc: Cidr,
+    pub subnet: Cidr,
+    pub pods: Cidr,
+    pub services: Cidr,
+    pub master: Cidr,
+    /// Zone suffixes (`a`, `b`, ...) appended to the region where a cloud
+    /// needs explicit zones.
+    pub zones: Vec<String>,
+    /// How many bits longer than the VPC each carved subnet is.
+    pub subnet_bits: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    Observe,
+    Manage,
+}
+
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub mode: ImportMode,
+    /// Composition resource name -> external name.
+    pub resources: BTreeMap<String, String>,
+}
+
+/// Everything the layers render from: the claim, with the environment
+/// filling what the claim leaves out.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    pub id: Identity,
+    pub domain: Option<String>,
+    pub dns: bool,
+    pub private: bool,
+    pub pools: Vec<Pool>,
+    pub network: Network,
+    pub kubernetes_version: Option<String>,
+    /// Namespace of connection secrets (kubeconfigs, keys).
+    pub secret_namespace: String,
+    pub import: Option<Import>,
+    /// The merged environment, for templates and per-cloud knobs.
+    pub env: Value,
+    /// Per-resource overrides (environment first, then the claim).
+    pub templates: Value,
+}
+
+impl Platform {
+    pub fn parse(xr: &Value, id: Identity, env: Value) -> Result<Self, String> {
+        let params = xr
+            .pointer("/spec/parameters")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let domain = opt_str(&params, "domain", "spec.parameters.domain")?
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty());
+        let create_dns =
+            opt_bool(&params, "createDnsZones", "spec.parameters.createDnsZones")?.unwrap_or(true);
+        let private = match opt_bool(&params, "privateCluster", "spec.parameters.privateCluster")? {
+            Some(p) => p,
+            None => opt_bool(&env, "privateCluster", "environment privateCluster")?.unwrap_or(true),
+        };
+        let mut network_source = env.get("network").cloned().unwrap_or(Value::Null);
+        if let Some(over) = params.get("network") {
+            super::merge::deep_merge(&mut network_source, over);
+        }
+        let network = network(&network_source)?;
+        let pools = pools(&params, &env)?;
+        let import = import(&params)?;
+        let kubernetes_version = match params.get("kubernetesVersion") {
+            Some(v) => Some(text_of(v, "spec.parameters.kubernetesVersion")?),
+            None => env
+                .get("kubernetesVersion")
+                .map(|v| text_of(v, "environment kubernetesVersion"))
+                .transpose()?,
+        };
+        let secret_namespace = xr
+            .pointer("/metadata/labels/crossplane.io~1claim-namespace")
+            .and_then(Value::as_str)
+            .or_else(|| env.get("secretNamespace").and_then(Value::as_str))
+            .unwrap_or("crossplane-system")
+            .to_string();
+        let mut templates = env.get("templates").cloned().unwrap_or(Value::Null);
+        if let Some(over) = params.get("templates") {
+            if !over.is_object() {
+                return Err("spec.parameters.templates must be a map of resource name to a partial resource".into());
+            }
+            if let Some((name, _)) = over
+                .as_object()
+                .into_iter()
+                .flatten()
+                .find(|(_, v)| !v.is_object())
+            {
+                return Err(format!(
+                    "spec.parameters.templates.{name} must be a partial resource (a map), e.g. {{spec: {{forProvider: {{...}}}}}}"
+                ));
+            }
+            if templates.is_null() {
+                templates = over.clone();
+            } else {
+                super::merge::deep_merge(&mut templates, over);
+            }
+        }
+        Ok(Self {
+            id,
+            dns: create_dns && domain.is_some(),
+            domain,
+            private,
+            pools,
+            network,
+            kubernetes_version,
+            secret_namespace,
+            import,
+            env,
+            templates,
+        })
+    }
+
+    /// An environment value by dotted path.
+    pub fn env_value(&self, path: &str) -> Option<&Value> {
+        path.split('.').try_fold(&self.env, |v, k| v.get(k))
+    }
+
+    pub fn env_str(&self, path: &str) -> Option<&str> {
+        self.env_value(path).and_then(Value::as_str)
+    }
+
+    /// The external name a resource gets: the imported one when the claim
+    /// lists it, otherwise the platform's own.
+    pub fn external_name(&self, resource: &str, default: String) -> String {
+        self.import
+            .as_ref()
+            .and_then(|i| i.resources.get(resource))
+            .cloned()
+            .unwrap_or(default)
+    }
+
+    /// Short name of a resource of this cluster, e.g. `prod-vpc`.
+    pub fn named(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.id.cluster)
+    }
+
+    pub fn zones(&self) -> Vec<String> {
+        self.network
+            .zones
+            .iter()
+            .map(|z| format!("{}{z}", self.id.location))
+            .collect()
+    }
+}
+
+fn opt_str<'a>(v: &'a Value, key: &str, field: &str) -> Result<Option<&'a str>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("{field} is {other}: expected a string")),
+    }
+}
+
+fn opt_bool(v: &Value, key: &str, field: &str) -> Result<Option<bool>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(format!("{field} is {other}: expected true or false")),
+    }
+}
+
+fn text_of(v: &Value, field: &str) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(format!(
+            "{field} is {other}: expected a version string like \"1.31\""
+        )),
+    }
+}
+
+fn cidr(net: &Value, key: &str, default: &str) -> Result<Cidr, String> {
+    let text = match net.get(key) {
+        None | Some(Value::Null) => default.to_string(),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(other) => other.to_string(),
+    };
+    Cidr::parse(&text).map_err(|why| {
+        format!("network.{key} is {text:?}: expected an IPv4 CIDR such as {default}; it {why}")
+    })
+}
+
+fn network(net: &Value) -> Result<Network, String> {
+    let vpc = cidr(net, "vpcCidr", "10.0.0.0/16")?;
+    let subnet = cidr(net, "subnetCidr", "10.0.0.0/20")?;
+    let pods = cidr(net, "podsCidr", "10.4.0.0/14")?;
+    let services = cidr(net, "servicesCidr", "10.8.0.0/20")?;
+    let master = cidr(net, "masterCidr", "172.16.0.0/28")?;
+    for (a, an, b, bn) in [
+        (&subnet, "subnetCidr", &pods, "podsCidr"),
+        (&subnet, "subnetCidr", &services, "servicesCidr"),
+        (&pods, "podsCidr", &services, "servicesCidr"),
+        (&vpc, "vpcCidr", &pods, "podsCidr"),
+        (&vpc, "vpcCidr", &services, "servicesCidr"),
+    ] {
+        if a.overlaps(b) {
+            return Err(format!(
+                "network.{an} {a} overlaps network.{bn} {b}: expected disjoint ranges"
+            ));
+        }
+    }
+    if !vpc.contains(&subnet) {
+        return Err(format!(
+            "network.subnetCidr {subnet} is outside network.vpcCidr {vpc}: expected a range inside the VPC"
+        ));
+    }
+    if master.prefix() != 28 {
+        return Err(format!(
+            "network.masterCidr is {master}: expected a /28 range"
+        ));
+    }
+    let zones = match net.get("zones") {
+        None | Some(Value::Null) => vec!["a".to_string(), "b".to_string(), "c".to_string()],
+        Some(Value::Array(zones)) if !zones.is_empty() && zones.len() <= 6 => zones
+            .iter()
+            .map(|z| match z {
+                Value::String(s)
+                    if !s.is_empty()
+                        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+                {
+                    Ok(s.clone())
+                }
+                other => Err(format!(
+                    "network.zones has {other}: expected zone suffixes such as \"a\""
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(format!(
+                "network.zones is {other}: expected a list of 1 to 6 zone suffixes such as [a, b, c]"
+            ));
+        }
+    };
+    let subnet_bits = match net.get("subnetBits") {
+        None | Some(Value::Null) => 4,
+        Some(v) => v
+            .as_u64()
+            .filter(|b| (1..=8).contains(b))
+            .map(|b| b as u8)
+            .ok_or_else(|| format!("network.subnetBits is {v}: expected 1 to 8"))?,
+    };
+    // Public and private subnets per zone must fit in the VPC.
+    if zones.len() * 2 > (1usize << subnet_bits) || vpc.prefix() + subnet_bits > 28 {
+        return Err(format!(
+            "network.vpcCidr {vpc} with network.subnetBits {subnet_bits} cannot hold two subnets for each of {} zones",
+            zones.len()
+        ));
+    }
+    Ok(Network {
+        vpc,
+        subnet,
+        pods,
+        services,
+        master,
+        zones,
+        subnet_bits,
+    })
+}
+
+fn count(v: &Value, field: &str) -> Result<u32, String> {
+    v.as_u64()
+        .filter(|n| *n <= 1000)
+        .map(|n| n as u32)
+        .ok_or_else(|| format!("{field} is {v}: expected a whole number from 0 to 1000"))
+}
+
+fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, String> {
+    let default_machine = env.get("defaultMachineType").and_then(Value::as_str);
+    let (source, prefix) = match params.get("pools") {
+        Some(Value::Object(p)) if !p.is_empty() => (p.clone(), "spec.parameters.pools"),
+        Some(Value::Object(_)) | None | Some(Value::Null) => {
+            // The seed's fallback: one small autoscaled pool.
+            let pool = env.get("defaultPool").cloned().unwrap_or_else(
+                || serde_json::json!({"autoscaling": {"minNodeCount": 1, "maxNodeCount": 3}}),
+            );
+            let mut map = serde_json::Map::new();
+            map.insert("default".to_string(), pool);
+            (map, "environment defaultPool")
+        }
+        Some(other) => {
+            return Err(format!(
+                "spec.parameters.pools is {other}: expected a map of pool name to pool"
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    for (name, pool) in &source {
+        let field = if prefix.starts_with("spec") {
+            format!("{prefix}.{name}")
+        } else {
+            prefix.to_string()
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(format!(
+                "{field}: the pool name {name:?} must be letters, digits and dashes"
+            ));
+        }
+        let scaling = pool
+            .get("autoscaling")
+            .filter(|a| a.is_object())
+            .ok_or_else(|| {
+                format!("{field}.autoscaling is missing: set minNodeCount and maxNodeCount")
+            })?;
+        let bound = |key: &str| {
+            let value = scaling.get(key).ok_or_else(|| {
+                format!("{field}.autoscaling.{key} is missing: expected a whole number")
+            })?;
+            count(value, &format!("{field}.autoscaling.{key}"))
+        };
+        let (min, max) = (bound("minNodeCount")?, bound("maxNodeCount")?);
+        if min > max {
+            return Err(format!(
+                "{field}.autoscaling: minNodeCount {min} is greater than maxNodeCount {max}: expected min <= max"
+            ));
+        }
+        if max == 0 {
+            return Err(format!(
+                "{field}.autoscaling.maxNodeCount is 0: expected at least 1"
+            ));
+        }
+        let machine_type = match pool.pointer("/nodeConfig/machineType") {
+            Some(Value::String(m)) if !m.is_empty() => m.clone(),
+            None | Some(Value::Null) => default_machine
+                .ok_or_else(|| format!("{field}.nodeConfig.machineType is missing and the environment has no defaultMachineType"))?
+                .to_string(),
+            Some(other) => return Err(format!("{field}.nodeConfig.machineType is {other}: expected a machine type string")),
+        };
+        let disk_gb = match pool.pointer("/nodeConfig/diskSizeGb") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().filter(|d| *d >= 10).ok_or_else(|| {
+                format!(
+                    "{field}.nodeConfig.diskSizeGb is {v}: expected a size in GB of at least 10"
+                )
+            })?),
+        };
+        let labels = match pool.pointer("/nodeConfig/labels") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    other => Err(format!(
+                        "{field}.nodeConfig.labels.{k} is {other}: expected a string"
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(format!(
+                    "{field}.nodeConfig.labels is {other}: expected a map of strings"
+                ));
+            }
+        };
+        out.push(Pool {
+            name: name.clone(),
+            min,
+            max,
+            machine_type,
+            disk_gb,
+            labels,
+        });
+    }
+    Ok(out)
+}
+
+fn import(params: &Value) -> Result<Option<Import>, String> {
+    let Some(spec) = params.get("import").filter(|i| !i.is_null()) else {
+        return Ok(None);
+    };
+    if !opt_bool(spec, "enabled", "spec.parameters.import.enabled")?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let mode = match spec.get("mode") {
+        None | Some(Value::Null) => ImportMode::Observe,
+        Some(Value::String(m)) if m == "observe" => ImportMode::Observe,
+        Some(Value::String(m)) if m == "manage" => ImportMode::Manage,
+        Some(other) => {
+            return Err(format!(
+                "spec.parameters.import.mode is {other}: expected observe or manage"
+            ));
+        }
+    };
+    let resources = match spec.get("resources") {
+        Some(Value::Object(map)) if !map.is_empty() => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) if !s.is_empty() => Ok((k.clone(), s.clone())),
+                other => Err(format!(
+                    "spec.parameters.import.resources.{k} is {other}: expected the resource's external name"
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err("spec.parameters.import.resources is missing or empty: expected a map of resource name to external name".into());
+        }
+    };
+    Ok(Some(Import { mode, resources }))
+}
+
+/// Lowercase letters, digits and dashes, at most `max` long, no dash at
+/// either end: valid as a cloud name part and as a label value.
+pub fn dns_label(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    out.truncate(max);
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() { "x".to_string() } else { out }
+}

@@ -1,0 +1,49 @@
+//! The per-cloud layer behind one trait. Adding a cloud is one folder
+//! implementing [`Cloud`] and one line in [`CLOUDS`].
+
+use serde_json::{Map, Value};
+
+use super::claim::Platform;
+use super::compose::Plan;
+use super::observed::Observed;
+use super::{aws, azure, gcp};
+
+/// How the Helm and Kubernetes providers reach the new cluster.
+pub struct KubeAccess {
+    /// Secret holding the kubeconfig, and its key.
+    pub secret: String,
+    pub key: &'static str,
+    /// `spec.identity` of the ProviderConfigs, when the kubeconfig alone
+    /// carries no usable credentials (GKE).
+    pub identity: Option<Value>,
+    /// Resources the ProviderConfigs need while they exist.
+    pub uses: Vec<String>,
+    /// The resource that writes the kubeconfig secret.
+    pub source: String,
+}
+
+pub trait Cloud: Sync {
+    fn name(&self) -> &'static str;
+    fn network(&self, p: &Platform, plan: &mut Plan) -> Result<(), String>;
+    fn cluster(&self, p: &Platform, plan: &mut Plan);
+    fn node_pools(&self, p: &Platform, plan: &mut Plan);
+    fn dns(&self, p: &Platform, plan: &mut Plan);
+    fn identity(&self, p: &Platform, observed: Observed<'_>, plan: &mut Plan);
+    fn kube_access(&self, p: &Platform) -> KubeAccess;
+    /// Values a chart needs from this cloud (workload identity bindings),
+    /// merged under the rendered values template.
+    fn chart_values(&self, p: &Platform, observed: Observed<'_>, chart: &str) -> Option<Value>;
+    /// XR status fields read from observed resources, only when known.
+    fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value>;
+}
+
+/// Every cloud the platform renders, by its `cloud` label.
+pub const CLOUDS: &[&dyn Cloud] = &[&gcp::Gcp, &aws::Aws, &azure::Azure];
+
+pub fn names() -> Vec<&'static str> {
+    CLOUDS.iter().map(|c| c.name()).collect()
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Cloud> {
+    CLOUDS.iter().copied().find(|c| c.name() == name)
+}

@@ -1,0 +1,398 @@
+//! The agnostic layer: what every composed resource gets whatever its
+//! cloud — common labels, external name, Usages for deletion order,
+//! readiness, import policies and the caller's overrides, merged last.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::claim::{ImportMode, Platform, dns_label};
+use super::merge::deep_merge;
+use super::observed::Observed;
+use crate::protocol::{Ready, Resource};
+
+/// Label every composed resource carries with its composition resource
+/// name, so selectors and Usages can pick exactly one resource of this XR.
+pub const RESOURCE_LABEL: &str = "myplatform.io/resource";
+pub const CLUSTER_LABEL: &str = "myplatform.io/cluster";
+
+/// How a resource behaves beyond "a managed resource in a cloud".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Managed,
+    /// Has no Ready condition: ready as soon as it is rendered.
+    ReadyByConstruction,
+    /// Only makes sense when created (keys, releases): never observed.
+    CreateOnly,
+}
+
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub body: Value,
+    pub external_name: Option<String>,
+    /// Resources this one needs while it exists (deleted after it).
+    pub uses: Vec<String>,
+    pub role: Role,
+    /// Plain identity parameters the provider needs to find an imported
+    /// resource (e.g. a node pool's cluster), merged into `forProvider`
+    /// only when the resource is imported.
+    pub import_params: Option<Value>,
+}
+
+impl Part {
+    pub fn named(mut self, external: impl Into<String>) -> Self {
+        self.external_name = Some(external.into());
+        self
+    }
+
+    pub fn uses(mut self, names: &[&str]) -> Self {
+        self.uses.extend(names.iter().map(|n| n.to_string()));
+        self
+    }
+
+    pub fn uses_all(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.uses.extend(names);
+        self
+    }
+
+    pub fn role(mut self, role: Role) -> Self {
+        self.role = role;
+        self
+    }
+
+    pub fn import_params(mut self, params: Value) -> Self {
+        self.import_params = Some(params);
+        self
+    }
+
+    /// Adds a label (e.g. subnet access) a selector elsewhere matches on.
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        if let Some(meta) = self.body.get_mut("metadata").and_then(Value::as_object_mut) {
+            let labels = meta.entry("labels").or_insert_with(|| json!({}));
+            if let Some(labels) = labels.as_object_mut() {
+                labels.insert(key.to_string(), Value::String(value.to_string()));
+            }
+        }
+        self
+    }
+
+    /// Sets `spec.initProvider` (fields only used at creation).
+    pub fn init_provider(mut self, init: Value) -> Self {
+        if let Some(spec) = self.body.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("initProvider".to_string(), init);
+        }
+        self
+    }
+
+    /// Writes the resource's connection secret to `namespace/name`.
+    pub fn secret(mut self, name: &str, namespace: &str) -> Self {
+        if let Some(spec) = self.body.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert(
+                "writeConnectionSecretToRef".to_string(),
+                json!({"name": name, "namespace": namespace}),
+            );
+        }
+        self
+    }
+
+    fn api_version(&self) -> &str {
+        self.body
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    fn kind(&self) -> &str {
+        self.body.get("kind").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+/// A managed resource with its `forProvider`.
+pub fn managed(name: &str, api_version: &str, kind: &str, for_provider: Value) -> Part {
+    Part {
+        name: name.to_string(),
+        body: json!({
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": {},
+            "spec": {"forProvider": for_provider},
+        }),
+        external_name: None,
+        uses: Vec::new(),
+        role: Role::Managed,
+        import_params: None,
+    }
+}
+
+/// Any other object (ProviderConfigs), with its whole body given.
+pub fn object(name: &str, body: Value, role: Role) -> Part {
+    let mut body = body;
+    if let Some(map) = body.as_object_mut() {
+        map.entry("metadata").or_insert_with(|| json!({}));
+    }
+    Part {
+        name: name.to_string(),
+        body,
+        external_name: None,
+        uses: Vec::new(),
+        role,
+        import_params: None,
+    }
+}
+
+/// Selects the resource composed under `name` by this same XR.
+pub fn select(name: &str) -> Value {
+    json!({"matchControllerRef": true, "matchLabels": {RESOURCE_LABEL: label_value(name)}})
+}
+
+/// A resource name as a label value: at most 63 characters, so long names
+/// keep a prefix and a stable hash of the whole name.
+pub fn label_value(name: &str) -> String {
+    let valid = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        return name.to_string();
+    }
+    // FNV-1a: stable across builds and targets.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let prefix = dns_label(name, 54);
+    format!("{prefix}-{:08x}", hash as u32)
+}
+
+/// Selects every resource of this XR carrying `key: value`.
+pub fn select_label(key: &str, value: &str) -> Value {
+    json!({"matchControllerRef": true, "matchLabels": {key: value}})
+}
+
+/// The resources of one render, in the order the layers added them.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub parts: Vec<Part>,
+}
+
+impl Plan {
+    pub fn add(&mut self, part: Part) {
+        // A later layer may replace an earlier resource of the same name.
+        self.parts.retain(|p| p.name != part.name);
+        self.parts.push(part);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Part> {
+        self.parts.iter().find(|p| p.name == name)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.parts.iter().map(|p| p.name.as_str()).collect()
+    }
+}
+
+/// What the import workflow decided for one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Normal, fully managed resource.
+    Full,
+    /// Observed only (observe mode, or manage mode before first observation).
+    ObserveOnly,
+}
+
+/// Turns the plan into desired composed resources.
+pub fn finish(
+    plan: &Plan,
+    p: &Platform,
+    observed: Observed<'_>,
+    policies: &BTreeMap<String, Policy>,
+    usages: bool,
+) -> BTreeMap<String, Resource> {
+    let mut out = BTreeMap::new();
+    for part in &plan.parts {
+        let imported = p
+            .import
+            .as_ref()
+            .is_some_and(|i| i.resources.contains_key(&part.name));
+        let mut body = part.body.clone();
+        label(&mut body, p, &part.name);
+        let external = if imported {
+            p.import
+                .as_ref()
+                .and_then(|i| i.resources.get(&part.name))
+                .cloned()
+        } else {
+            part.external_name.clone()
+        };
+        if let Some(external) = external {
+            annotate(&mut body, "crossplane.io/external-name", &external);
+        }
+        if imported
+            && let (Some(params), Some(fp)) =
+                (&part.import_params, body.pointer_mut("/spec/forProvider"))
+        {
+            deep_merge(fp, params);
+        }
+        if imported
+            && policies.get(&part.name) == Some(&Policy::Full)
+            && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)
+        {
+            spec.insert("managementPolicies".into(), json!(["*"]));
+        }
+        if let Some(Policy::ObserveOnly) = policies.get(&part.name)
+            && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)
+        {
+            spec.insert("managementPolicies".into(), json!(["Observe"]));
+            // Nothing is created or updated: creation-time fields and
+            // connection secrets do not apply.
+            spec.remove("initProvider");
+            spec.remove("writeConnectionSecretToRef");
+        }
+        if (part.role == Role::Managed || part.role == Role::CreateOnly)
+            && let Some(pc) = p.env_str(&format!("providerConfigs.{}", p.id.cloud))
+            && part.api_version().contains(".upbound.io/")
+            && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)
+        {
+            spec.insert("providerConfigRef".into(), json!({"name": pc}));
+        }
+        if let Some(over) = p.templates.get(&part.name) {
+            deep_merge(&mut body, over);
+        }
+        let ready = match part.role {
+            Role::ReadyByConstruction => Ready::True,
+            _ if observed.is_ready(&part.name) => Ready::True,
+            _ => Ready::False,
+        };
+        out.insert(
+            part.name.clone(),
+            Resource {
+                body,
+                ready,
+                ..Resource::default()
+            },
+        );
+    }
+    if usages {
+        for usage in usage_parts(plan, p) {
+            let mut body = usage.body;
+            label(&mut body, p, &usage.name);
+            out.insert(
+                usage.name,
+                Resource {
+                    body,
+                    ready: Ready::True,
+                    ..Resource::default()
+                },
+            );
+        }
+    }
+    out
+}
+
+fn label(body: &mut Value, p: &Platform, name: &str) {
+    let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(labels) = labels.as_object_mut() {
+        labels.insert(RESOURCE_LABEL.into(), json!(label_value(name)));
+        labels.insert(CLUSTER_LABEL.into(), json!(p.id.cluster));
+        labels.insert("myplatform.io/cloud".into(), json!(p.id.cloud));
+        labels.insert(
+            "myplatform.io/plane-id".into(),
+            json!(dns_label(&p.id.plane, 63)),
+        );
+        if let Some(pt) = &p.id.plane_type {
+            labels.insert("myplatform.io/plane-type".into(), json!(dns_label(pt, 63)));
+        }
+    }
+}
+
+fn annotate(body: &mut Value, key: &str, value: &str) {
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = annotations.as_object_mut() {
+            a.insert(key.to_string(), json!(value));
+        }
+    }
+}
+
+/// Which Usage API the cluster has: `protection.crossplane.io` on
+/// Crossplane 2 (ClusterUsage, since the composed resources are
+/// cluster-scoped), or the legacy `apiextensions.crossplane.io` Usage.
+fn usage_type(p: &Platform) -> (&'static str, &'static str) {
+    if p.env_value("usages.legacy").and_then(Value::as_bool) == Some(true) {
+        ("apiextensions.crossplane.io/v1beta1", "Usage")
+    } else {
+        ("protection.crossplane.io/v1beta1", "ClusterUsage")
+    }
+}
+
+/// One Usage per consumer and used resource: a Usage's `by` resolves to a
+/// single resource, and `replayDeletion` re-triggers the used resource's
+/// deletion once its consumer is gone.
+fn usage_parts(plan: &Plan, p: &Platform) -> Vec<Part> {
+    let (api_version, kind) = usage_type(p);
+    let mut out = Vec::new();
+    for by in &plan.parts {
+        for of_name in &by.uses {
+            let Some(of) = plan.get(of_name) else {
+                continue;
+            };
+            let name = format!("usage-{}-by-{}", of.name, by.name);
+            let body = json!({
+                "apiVersion": api_version,
+                "kind": kind,
+                "metadata": {},
+                "spec": {
+                    "of": {
+                        "apiVersion": of.api_version(),
+                        "kind": of.kind(),
+                        "resourceSelector": select(&of.name),
+                    },
+                    "by": {
+                        "apiVersion": by.api_version(),
+                        "kind": by.kind(),
+                        "resourceSelector": select(&by.name),
+                    },
+                    "replayDeletion": true,
+                },
+            });
+            out.push(object(&name, body, Role::ReadyByConstruction));
+        }
+    }
+    out
+}
+
+/// Keeps the observe-mode policy for every imported resource and decides
+/// manage mode per resource: full management only once observed.
+pub fn import_policies(
+    plan: &Plan,
+    p: &Platform,
+    observed: Observed<'_>,
+) -> (BTreeMap<String, Policy>, Vec<String>) {
+    let mut policies = BTreeMap::new();
+    let mut waiting = Vec::new();
+    let Some(import) = &p.import else {
+        return (policies, waiting);
+    };
+    for part in &plan.parts {
+        if !import.resources.contains_key(&part.name) {
+            continue;
+        }
+        let policy = match import.mode {
+            ImportMode::Observe => Policy::ObserveOnly,
+            ImportMode::Manage if observed.has_been_observed(&part.name) => Policy::Full,
+            ImportMode::Manage => {
+                waiting.push(part.name.clone());
+                Policy::ObserveOnly
+            }
+        };
+        policies.insert(part.name.clone(), policy);
+    }
+    (policies, waiting)
+}

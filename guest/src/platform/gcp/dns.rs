@@ -1,0 +1,44 @@
+//! Cloud DNS: the public zone and the private `internal.` zone visible
+//! from the cluster's VPC.
+
+use serde_json::json;
+
+use crate::platform::claim::Platform;
+use crate::platform::compose::{Plan, managed, select};
+
+const API_VERSION: &str = "dns.gcp.upbound.io/v1beta2";
+
+pub fn add(p: &Platform, plan: &mut Plan) {
+    let Some(domain) = &p.domain else { return };
+    let base = domain.replace('.', "-");
+    plan.add(
+        managed(
+            "public-dns-zone",
+            API_VERSION,
+            "ManagedZone",
+            json!({
+                "project": p.id.plane,
+                "dnsName": format!("{domain}."),
+                "visibility": "public",
+                "description": format!("Public zone of cluster {}", p.id.cluster),
+            }),
+        )
+        .named(p.external_name("public-dns-zone", base.clone())),
+    );
+    plan.add(
+        managed(
+            "private-dns-zone",
+            API_VERSION,
+            "ManagedZone",
+            json!({
+                "project": p.id.plane,
+                "dnsName": format!("internal.{domain}."),
+                "visibility": "private",
+                "description": format!("Private zone of cluster {}", p.id.cluster),
+                "privateVisibilityConfig": {"networks": [{"networkUrlSelector": select("network")}]},
+            }),
+        )
+        .named(p.external_name("private-dns-zone", format!("{base}-private")))
+        .uses(&["network"]),
+    );
+}

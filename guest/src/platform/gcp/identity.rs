@@ -1,0 +1,149 @@
+//! Google service accounts: one whose key lets the Helm and Kubernetes
+//! providers authenticate (GKE kubeconfigs carry no usable user), and one
+//! for cert-manager bound through Workload Identity.
+
+use serde_json::{Value, json};
+
+use super::cluster::workload_pool;
+use crate::platform::claim::{Platform, dns_label};
+use crate::platform::cloud::KubeAccess;
+use crate::platform::compose::{Plan, Role, managed, select};
+
+const API: &str = "cloudplatform.gcp.upbound.io";
+
+/// A service account ID: 6 to 30 characters, starting with a letter.
+fn account_id(p: &Platform, suffix: &str) -> String {
+    let room = 30 - suffix.len() - 1;
+    let mut base = dns_label(&p.id.cluster, room);
+    if !base.starts_with(|c: char| c.is_ascii_lowercase()) {
+        base = format!("c{}", &base[..base.len().min(room - 1)]);
+    }
+    format!("{base}-{suffix}")
+}
+
+fn email(p: &Platform, resource: &str, suffix: &str) -> String {
+    let id = p.external_name(resource, account_id(p, suffix));
+    format!("{id}@{}.iam.gserviceaccount.com", p.id.plane)
+}
+
+fn service_account(p: &Platform, plan: &mut Plan, resource: &str, suffix: &str, what: &str) {
+    plan.add(
+        managed(
+            resource,
+            &format!("{API}/v1beta1"),
+            "ServiceAccount",
+            json!({
+                "project": p.id.plane,
+                "displayName": format!("{} {what}", p.id.cluster),
+                "description": format!("{what} of cluster {}", p.id.cluster),
+            }),
+        )
+        .named(p.external_name(resource, account_id(p, suffix))),
+    );
+}
+
+fn project_member(
+    p: &Platform,
+    plan: &mut Plan,
+    resource: &str,
+    sa: &str,
+    suffix: &str,
+    role: &str,
+) {
+    plan.add(
+        managed(
+            resource,
+            &format!("{API}/v1beta2"),
+            "ProjectIAMMember",
+            json!({
+                "project": p.id.plane,
+                "role": role,
+                "member": format!("serviceAccount:{}", email(p, sa, suffix)),
+            }),
+        )
+        .uses(&[sa]),
+    );
+}
+
+pub fn add(p: &Platform, plan: &mut Plan) {
+    service_account(
+        p,
+        plan,
+        "gsa-provider",
+        "provider",
+        "Helm and Kubernetes providers",
+    );
+    project_member(
+        p,
+        plan,
+        "gsa-provider-admin",
+        "gsa-provider",
+        "provider",
+        "roles/container.admin",
+    );
+    plan.add(
+        managed(
+            "gsa-provider-key",
+            &format!("{API}/v1beta1"),
+            "ServiceAccountKey",
+            json!({
+                "serviceAccountIdSelector": select("gsa-provider"),
+                "publicKeyType": "TYPE_X509_PEM_FILE",
+            }),
+        )
+        .secret(&p.named("gsa-key"), &p.secret_namespace)
+        .role(Role::CreateOnly)
+        .uses(&["gsa-provider"]),
+    );
+
+    service_account(p, plan, "gsa-cert-manager", "certmgr", "cert-manager");
+    plan.add(
+        managed(
+            "gsa-cert-manager-workload-identity",
+            &format!("{API}/v1beta2"),
+            "ServiceAccountIAMMember",
+            json!({
+                "serviceAccountIdSelector": select("gsa-cert-manager"),
+                "role": "roles/iam.workloadIdentityUser",
+                "member": format!("serviceAccount:{}[cert-manager/cert-manager]", workload_pool(p)),
+            }),
+        )
+        .uses(&["gsa-cert-manager"]),
+    );
+    if p.dns {
+        project_member(
+            p,
+            plan,
+            "gsa-cert-manager-dns",
+            "gsa-cert-manager",
+            "certmgr",
+            "roles/dns.admin",
+        );
+    }
+}
+
+pub fn kube_access(p: &Platform) -> KubeAccess {
+    KubeAccess {
+        secret: p.named("kubeconfig"),
+        key: "kubeconfig",
+        identity: Some(json!({
+            "type": "GoogleApplicationCredentials",
+            "source": "Secret",
+            "secretRef": {"name": p.named("gsa-key"), "namespace": p.secret_namespace, "key": "private_key"},
+        })),
+        uses: vec![
+            "cluster".into(),
+            "gsa-provider-key".into(),
+            "gsa-provider-admin".into(),
+        ],
+        source: "cluster".into(),
+    }
+}
+
+pub fn chart_values(p: &Platform, chart: &str) -> Option<Value> {
+    (chart == "cert-manager").then(|| {
+        json!({"serviceAccount": {"annotations": {
+            "iam.gke.io/gcp-service-account": email(p, "gsa-cert-manager", "certmgr"),
+        }}})
+    })
+}

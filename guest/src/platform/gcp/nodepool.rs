@@ -1,0 +1,54 @@
+//! GKE node pools: autoscaled, no `nodeCount` so the autoscaler owns the
+//! size, Workload Identity metadata on every node.
+
+use serde_json::json;
+
+use super::cluster::API_VERSION;
+use crate::platform::claim::Platform;
+use crate::platform::compose::{Plan, managed, select};
+
+pub fn add(p: &Platform, plan: &mut Plan) {
+    // A regional location spreads a pool over zones; the total bounds keep
+    // the claim's numbers meaning whole-pool sizes, as on EKS and AKS.
+    let regional = super::region(&p.id.location) == p.id.location;
+    let cluster_name = p.external_name("cluster", p.id.cluster.clone());
+    for pool in &p.pools {
+        let name = format!("nodepool-{}", pool.name);
+        let autoscaling = if regional {
+            json!({"totalMinNodeCount": pool.min, "totalMaxNodeCount": pool.max, "locationPolicy": "BALANCED"})
+        } else {
+            json!({"minNodeCount": pool.min, "maxNodeCount": pool.max})
+        };
+        let mut node_config = json!({
+            "machineType": pool.machine_type,
+            "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
+            "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+            "shieldedInstanceConfig": {"enableSecureBoot": true, "enableIntegrityMonitoring": true},
+        });
+        if let Some(disk) = pool.disk_gb {
+            node_config["diskSizeGb"] = json!(disk);
+        }
+        if !pool.labels.is_empty() {
+            node_config["labels"] = json!(pool.labels);
+        }
+        plan.add(
+            managed(
+                &name,
+                API_VERSION,
+                "NodePool",
+                json!({
+                    "project": p.id.plane,
+                    "location": p.id.location,
+                    "clusterSelector": select("cluster"),
+                    "autoscaling": autoscaling,
+                    "initialNodeCount": pool.min.max(1),
+                    "management": {"autoRepair": true, "autoUpgrade": true},
+                    "nodeConfig": node_config,
+                }),
+            )
+            .named(p.external_name(&name, p.named(&pool.name)))
+            .uses(&["cluster"])
+            .import_params(json!({"cluster": cluster_name})),
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! Helm releases of the platform add-ons. Values are Jinja templates
+//! rendered with minijinja against the merged environment, `cloud` and the
+//! cluster's facts, exactly as the original Jinja2 templates render.
+
+use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::{Environment, Output, State, UndefinedBehavior};
+use serde_json::{Value, json};
+
+use super::claim::Platform;
+use super::cloud::Cloud;
+use super::compose::{Part, Plan, Role, managed};
+use super::merge::merged;
+use super::observed::Observed;
+use super::yaml;
+
+pub const API_VERSION: &str = "helm.crossplane.io/v1beta1";
+
+/// One add-on chart and its defaults; the environment's `charts.<key>`
+/// may disable it, pin its version or replace its values template.
+pub struct Chart {
+    pub key: &'static str,
+    pub resource: &'static str,
+    pub chart: &'static str,
+    pub repository: &'static str,
+    pub version: &'static str,
+    pub namespace: &'static str,
+    pub template: &'static str,
+    /// Other releases that must outlive this one.
+    pub after: &'static [&'static str],
+}
+
+pub const CERT_MANAGER_VALUES: &str = r#"installCRDs: true
+prometheus:
+  enabled: {{ monitoring.enabled | default(true) }}
+"#;
+
+/// The seed's template with current internal load-balancer annotations:
+/// GKE's `networking.gke.io` key (the `cloud.google.com` one is legacy), and
+/// on AWS the in-tree `aws-load-balancer-internal` key, which works without
+/// the AWS Load Balancer Controller, next to the controller's `-scheme`.
+pub const INGRESS_NGINX_VALUES: &str = r#"controller:
+  replicaCount: {{ ingress_replicas | default(2) }}
+  service:
+    annotations:
+      {% if cloud == "gcp" %}
+      networking.gke.io/load-balancer-type: "Internal"
+      {% elif cloud == "aws" %}
+      service.beta.kubernetes.io/aws-load-balancer-internal: "true"
+      service.beta.kubernetes.io/aws-load-balancer-scheme: "internal"
+      {% elif cloud == "azure" %}
+      service.beta.kubernetes.io/azure-load-balancer-internal: "true"
+      {% endif %}
+  metrics:
+    enabled: {{ monitoring.enabled | default(true) }}
+"#;
+
+pub const MONITORING_VALUES: &str = r#"prometheus:
+  prometheusSpec:
+    retention: {{ monitoring.retention | default("30d") }}
+grafana:
+  enabled: true
+  adminPassword: {{ monitoring.grafana.admin_password | default("admin") }}
+alertmanager:
+  enabled: true
+"#;
+
+pub const CHARTS: &[Chart] = &[
+    Chart {
+        key: "cert-manager",
+        resource: "helm-cert-manager",
+        chart: "cert-manager",
+        repository: "https://charts.jetstack.io",
+        version: "v1.14.0",
+        namespace: "cert-manager",
+        template: CERT_MANAGER_VALUES,
+        after: &[],
+    },
+    Chart {
+        key: "ingress-nginx",
+        resource: "helm-ingress-nginx",
+        chart: "ingress-nginx",
+        repository: "https://kubernetes.github.io/ingress-nginx",
+        version: "4.9.0",
+        namespace: "ingress-nginx",
+        template: INGRESS_NGINX_VALUES,
+        after: &["helm-cert-manager"],
+    },
+    Chart {
+        key: "monitoring",
+        resource: "helm-monitoring",
+        chart: "kube-prometheus-stack",
+        repository: "https://prometheus-community.github.io/helm-charts",
+        version: "56.0.0",
+        namespace: "monitoring",
+        template: MONITORING_VALUES,
+        after: &[],
+    },
+];
+
+/// Renders a values template the way Jinja2 does: `default()` applies to
+/// undefined values, attribute access on undefined stays undefined (so a
+/// chain like `a.b.c | default(x)` falls back), and booleans and none print
+/// as `True`, `False` and `None`.
+pub fn render_template(name: &str, source: &str, context: &Value) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.set_formatter(python_formatter);
+    env.add_template(name, source)
+        .and_then(|_| env.get_template(name))
+        .and_then(|t| t.render(JValue::from_serialize(context)))
+        .map_err(|e| {
+            let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
+            let detail = e
+                .detail()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.kind().to_string());
+            format!("{name}: values template error on{line}: {detail}")
+        })
+}
+
+fn python_formatter(
+    out: &mut Output<'_>,
+    state: &State<'_, '_>,
+    value: &JValue,
+) -> Result<(), minijinja::Error> {
+    match value.kind() {
+        ValueKind::Bool => out
+            .write_str(if value.is_true() { "True" } else { "False" })
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())),
+        ValueKind::None => out
+            .write_str("None")
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// The template context: the environment, `cloud` and the cluster facts.
+pub fn context(p: &Platform) -> Value {
+    let mut ctx = if p.env.is_object() {
+        p.env.clone()
+    } else {
+        json!({})
+    };
+    if let Some(map) = ctx.as_object_mut() {
+        map.insert("cloud".into(), json!(p.id.cloud));
+        map.insert(
+            "cluster".into(),
+            json!({
+                "name": p.id.cluster,
+                "location": p.id.location,
+                "planeId": p.id.plane,
+                "planeType": p.id.plane_type,
+                "domain": p.domain,
+                "private": p.private,
+            }),
+        );
+    }
+    ctx
+}
+
+fn enabled(p: &Platform, chart: &Chart) -> bool {
+    let disabled = p
+        .env_value(&format!("charts.{}.disabled", chart.key))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    // The seed gates monitoring on `monitoring.enabled` too.
+    let monitoring = chart.key != "monitoring"
+        || p.env_value("monitoring.enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+    !disabled && monitoring
+}
+
+/// Adds one Release per enabled chart.
+pub fn releases(
+    p: &Platform,
+    cloud: &dyn Cloud,
+    observed: Observed<'_>,
+    provider_config: &str,
+    plan: &mut Plan,
+    uses: &[String],
+) -> Result<(), String> {
+    let ctx = context(p);
+    for chart in CHARTS.iter().filter(|c| enabled(p, c)) {
+        let settings = p.env_value(&format!("charts.{}", chart.key));
+        let setting = |key: &str| settings.and_then(|s| s.get(key)).and_then(Value::as_str);
+        let template = setting("values").unwrap_or(chart.template);
+        let text = render_template(chart.key, template, &ctx).map_err(|e| format!("chart {e}"))?;
+        let rendered = yaml::parse(&text).map_err(|e| {
+            format!(
+                "chart {}: rendered values are not valid YAML, {e}",
+                chart.key
+            )
+        })?;
+        if !rendered.is_object() {
+            return Err(format!(
+                "chart {}: rendered values are not a map of values",
+                chart.key
+            ));
+        }
+        // The cloud's bindings first, so the template can still override.
+        let values = match cloud.chart_values(p, observed, chart.key) {
+            Some(base) => merged(base, &rendered),
+            None => rendered,
+        };
+        let version = match settings.and_then(|s| s.get("version")) {
+            Some(Value::String(v)) => v.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => chart.version.to_string(),
+        };
+        let release: Part = managed(
+            chart.resource,
+            API_VERSION,
+            "Release",
+            json!({
+                "chart": {
+                    "name": chart.chart,
+                    "repository": setting("repository").unwrap_or(chart.repository),
+                    "version": version,
+                },
+                "namespace": setting("namespace").unwrap_or(chart.namespace),
+                "values": values,
+            }),
+        )
+        .named(chart.chart)
+        .role(Role::CreateOnly)
+        .uses_all(uses.iter().cloned())
+        .uses(chart.after);
+        let mut release = release;
+        if let Some(spec) = release.body.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("providerConfigRef".into(), json!({"name": provider_config}));
+        }
+        plan.add(release);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_applies_to_undefined_chains() {
+        let out = render_template("t", "{{ a.b.c | default(\"x\") }}", &json!({})).unwrap();
+        assert_eq!(out, "x");
+        let out =
+            render_template("t", "{{ a.b | default(\"x\") }}", &json!({"a": {"b": "y"}})).unwrap();
+        assert_eq!(out, "y");
+    }
+
+    #[test]
+    fn booleans_and_none_print_as_python() {
+        let out = render_template(
+            "t",
+            "{{ t }} {{ f }} {{ n }} {{ u | default(true) }}",
+            &json!({"t": true, "f": false, "n": null}),
+        )
+        .unwrap();
+        assert_eq!(out, "True False None True");
+    }
+
+    #[test]
+    fn errors_name_the_template_and_line() {
+        let e = render_template(
+            "ingress-nginx",
+            "a: 1\nb: {{ x | nosuchfilter }}\n",
+            &json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("ingress-nginx: values template error on line 2"),
+            "{e}"
+        );
+        let e = render_template("cert-manager", "a: 1\n\n{% if %}\n", &json!({})).unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+    }
+}

@@ -1,0 +1,214 @@
+//! Shared test helpers: the example claims and EnvironmentConfigs, and a
+//! requirements loop that answers the function as Crossplane does.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cluster_platform::log::Log;
+use cluster_platform::platform::run;
+use cluster_platform::protocol::{Match, Ready, Request, Resource, Response, Severity};
+use serde_json::{Value, json};
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+pub fn load_yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The example claim, as Crossplane presents its composite to functions.
+pub fn claim(name: &str) -> Value {
+    let claim = load_yaml(&examples_dir().join(name).join("claim.yaml"));
+    composite_of(claim)
+}
+
+pub fn composite_of(mut claim: Value) -> Value {
+    let name = claim["metadata"]["name"]
+        .as_str()
+        .unwrap_or("claim")
+        .to_string();
+    let ns = claim["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    claim["kind"] = json!("XCluster");
+    claim["metadata"]["name"] = json!(format!("{name}-x7k2p"));
+    if let Some(meta) = claim["metadata"].as_object_mut() {
+        meta.remove("namespace");
+    }
+    claim["metadata"]["labels"]["crossplane.io/claim-name"] = json!(name);
+    claim["metadata"]["labels"]["crossplane.io/claim-namespace"] = json!(ns);
+    claim
+}
+
+pub fn env_configs() -> Vec<Value> {
+    let mut out = Vec::new();
+    let dir = examples_dir().join("envconfigs");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        out.push(load_yaml(&path));
+    }
+    out
+}
+
+pub fn request(xr: Value) -> Request {
+    Request {
+        observed: cluster_platform::protocol::State {
+            composite: Some(Resource::new(xr)),
+            resources: BTreeMap::new(),
+        },
+        ..Request::default()
+    }
+}
+
+/// Answers every requirement from `configs`, matching apiVersion, kind and
+/// labels, and calls again until the requirements stop changing.
+pub fn run_with(mut req: Request, configs: &[Value]) -> Response {
+    let mut log = Log::default();
+    let mut previous = None;
+    for _ in 0..5 {
+        let rsp = run(&req, &mut log);
+        if rsp.is_fatal() || previous.as_ref() == Some(&rsp.requirements) {
+            return rsp;
+        }
+        let answer = |selectors: &BTreeMap<String, cluster_platform::protocol::Selector>| {
+            selectors
+                .iter()
+                .map(|(name, s)| {
+                    let items = configs
+                        .iter()
+                        .filter(|c| {
+                            c["apiVersion"] == json!(s.api_version) && c["kind"] == json!(s.kind)
+                        })
+                        .filter(|c| match &s.matching {
+                            Match::Name(n) => c["metadata"]["name"] == json!(n),
+                            Match::Labels(l) => l
+                                .iter()
+                                .all(|(k, v)| c["metadata"]["labels"][k] == json!(v)),
+                        })
+                        .cloned()
+                        .collect();
+                    (name.clone(), items)
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        req.required_resources = answer(&rsp.requirements.resources);
+        req.extra_resources = answer(&rsp.requirements.extra_resources);
+        previous = Some(rsp.requirements.clone());
+    }
+    panic!("requirements did not stabilise");
+}
+
+/// Renders an example claim with the example environment.
+pub fn render(xr: Value) -> Response {
+    let rsp = run_with(request(xr), &env_configs());
+    assert!(
+        !rsp.is_fatal(),
+        "unexpected fatal result: {:?}",
+        rsp.results
+    );
+    rsp
+}
+
+pub fn set(xr: &mut Value, pointer: &str, value: Value) {
+    let mut parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    let last = parts.pop().expect("pointer");
+    let mut cur = xr;
+    for p in parts {
+        if cur.get(p).is_none() {
+            cur[p] = json!({});
+        }
+        cur = &mut cur[p];
+    }
+    cur[last] = value;
+}
+
+pub fn kinds(rsp: &Response) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in rsp.desired.resources.values() {
+        let kind = format!(
+            "{} {}",
+            r.body["apiVersion"].as_str().unwrap_or("?"),
+            r.body["kind"].as_str().unwrap_or("?")
+        );
+        *out.entry(kind).or_insert(0) += 1;
+    }
+    out
+}
+
+pub fn resource<'a>(rsp: &'a Response, name: &str) -> &'a Value {
+    &rsp.desired
+        .resources
+        .get(name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no resource {name}; have {:?}",
+                rsp.desired.resources.keys().collect::<Vec<_>>()
+            )
+        })
+        .body
+}
+
+pub fn fatal_message(rsp: &Response) -> String {
+    rsp.results
+        .iter()
+        .find(|r| r.severity == Severity::Fatal)
+        .map(|r| r.message.clone())
+        .unwrap_or_else(|| panic!("expected a fatal result, got {:?}", rsp.results))
+}
+
+/// Marks observed resources as ready with the given `atProvider`.
+pub fn observe(req: &mut Request, name: &str, body: &Value, at_provider: Value, ready: bool) {
+    let mut body = body.clone();
+    body["status"] = json!({
+        "atProvider": at_provider,
+        "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }, "reason": if ready { "Available" } else { "Creating" }}],
+    });
+    req.observed.resources.insert(
+        name.to_string(),
+        Resource {
+            body,
+            ready: Ready::Unspecified,
+            ..Resource::default()
+        },
+    );
+}
+
+/// Every golden case: (name, composite).
+pub fn cases() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for cloud in ["gcp", "aws", "azure"] {
+        let prod = claim(cloud);
+        out.push((format!("{cloud}-production"), prod.clone()));
+        let mut dev = prod.clone();
+        set(&mut dev, "/metadata/labels/planeType", json!("development"));
+        out.push((format!("{cloud}-development"), dev));
+        let mut no_dns = prod.clone();
+        set(&mut no_dns, "/spec/parameters/createDnsZones", json!(false));
+        out.push((format!("{cloud}-no-dns"), no_dns));
+        let mut public = prod.clone();
+        set(&mut public, "/spec/parameters/privateCluster", json!(false));
+        out.push((format!("{cloud}-public"), public));
+        let mut pools = prod.clone();
+        set(
+            &mut pools,
+            "/spec/parameters/pools/batch",
+            json!({"autoscaling": {"minNodeCount": 0, "maxNodeCount": 20}, "nodeConfig": {"diskSizeGb": 200, "labels": {"workload": "batch"}}}),
+        );
+        out.push((format!("{cloud}-two-pools"), pools));
+    }
+    let import = claim("import");
+    out.push(("import-observe".into(), import.clone()));
+    let mut manage = import;
+    set(&mut manage, "/spec/parameters/import/mode", json!("manage"));
+    out.push(("import-manage".into(), manage));
+    out
+}

@@ -1,0 +1,490 @@
+//! Golden-style tests per cloud: the example claims rendered natively with
+//! the example environment, asserting the content that matters.
+
+mod common;
+
+use cluster_platform::protocol::Ready;
+use common::{claim, kinds, render, resource, set};
+use serde_json::{Value, json};
+
+fn count(rsp: &cluster_platform::protocol::Response, kind: &str) -> usize {
+    kinds(rsp).get(kind).copied().unwrap_or(0)
+}
+
+/// Prints the kind counts of the production examples (`--nocapture`).
+#[test]
+fn production_kind_counts() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let rsp = render(claim(cloud));
+        println!("== {cloud}: {} resources", rsp.desired.resources.len());
+        for (kind, n) in kinds(&rsp) {
+            println!("{n:>3} {kind}");
+        }
+    }
+}
+
+#[test]
+fn gcp_production() {
+    let rsp = render(claim("gcp"));
+    let cluster = resource(&rsp, "cluster");
+    assert_eq!(cluster["apiVersion"], "container.gcp.upbound.io/v1beta2");
+    let fp = &cluster["spec"]["forProvider"];
+    assert_eq!(fp["project"], "my-project-123");
+    assert_eq!(fp["location"], "us-central1");
+    assert_eq!(fp["deletionProtection"], false);
+    assert_eq!(fp["removeDefaultNodePool"], true);
+    assert_eq!(
+        fp["workloadIdentityConfig"]["workloadPool"],
+        "my-project-123.svc.id.goog"
+    );
+    assert_eq!(fp["privateClusterConfig"]["enablePrivateNodes"], true);
+    assert_eq!(
+        fp["ipAllocationPolicy"]["clusterSecondaryRangeName"],
+        "pods"
+    );
+    assert_eq!(
+        cluster["metadata"]["annotations"]["crossplane.io/external-name"],
+        "prod-cluster"
+    );
+    assert_eq!(
+        cluster["spec"]["writeConnectionSecretToRef"],
+        json!({"name": "prod-cluster-kubeconfig", "namespace": "default"})
+    );
+
+    let subnet = &resource(&rsp, "subnet")["spec"]["forProvider"];
+    assert_eq!(subnet["region"], "us-central1");
+    assert_eq!(subnet["ipCidrRange"], "10.0.0.0/20");
+    assert_eq!(
+        subnet["secondaryIpRange"][0],
+        json!({"rangeName": "pods", "ipCidrRange": "10.4.0.0/14"})
+    );
+    assert_eq!(resource(&rsp, "nat")["kind"], "RouterNAT");
+    assert_eq!(resource(&rsp, "router")["kind"], "Router");
+
+    let pool = &resource(&rsp, "nodepool-default")["spec"]["forProvider"];
+    assert_eq!(
+        pool["autoscaling"],
+        json!({"totalMinNodeCount": 3, "totalMaxNodeCount": 10, "locationPolicy": "BALANCED"})
+    );
+    assert!(
+        pool.get("nodeCount").is_none(),
+        "the autoscaler owns the node count"
+    );
+    assert_eq!(pool["nodeConfig"]["machineType"], "e2-standard-4");
+    assert_eq!(
+        pool["nodeConfig"]["workloadMetadataConfig"]["mode"],
+        "GKE_METADATA"
+    );
+
+    let public = &resource(&rsp, "public-dns-zone")["spec"]["forProvider"];
+    assert_eq!(public["dnsName"], "prod.example.com.");
+    assert_eq!(public["visibility"], "public");
+    let private = &resource(&rsp, "private-dns-zone")["spec"]["forProvider"];
+    assert_eq!(private["dnsName"], "internal.prod.example.com.");
+    assert_eq!(private["visibility"], "private");
+
+    let wi = &resource(&rsp, "gsa-cert-manager-workload-identity")["spec"]["forProvider"];
+    assert_eq!(wi["role"], "roles/iam.workloadIdentityUser");
+    assert_eq!(
+        wi["member"],
+        "serviceAccount:my-project-123.svc.id.goog[cert-manager/cert-manager]"
+    );
+    assert_eq!(
+        resource(&rsp, "gsa-cert-manager-dns")["spec"]["forProvider"]["role"],
+        "roles/dns.admin"
+    );
+
+    let pc = resource(&rsp, "helm-providerconfig");
+    assert_eq!(pc["metadata"]["name"], "prod-cluster-x7k2p");
+    assert_eq!(
+        pc["spec"]["credentials"]["secretRef"]["name"],
+        "prod-cluster-kubeconfig"
+    );
+    assert_eq!(
+        pc["spec"]["identity"]["type"],
+        "GoogleApplicationCredentials"
+    );
+    assert_eq!(pc["spec"]["identity"]["secretRef"]["key"], "private_key");
+    assert_eq!(
+        rsp.desired.resources["helm-providerconfig"].ready,
+        Ready::True
+    );
+    assert_eq!(rsp.desired.resources["cluster"].ready, Ready::False);
+
+    let ingress = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"];
+    assert_eq!(
+        ingress["chart"],
+        json!({"name": "ingress-nginx", "repository": "https://kubernetes.github.io/ingress-nginx", "version": "4.9.0"})
+    );
+    assert_eq!(ingress["values"]["controller"]["replicaCount"], 3);
+    assert_eq!(
+        ingress["values"]["controller"]["service"]["annotations"],
+        json!({"networking.gke.io/load-balancer-type": "Internal"})
+    );
+    let cert = &resource(&rsp, "helm-cert-manager")["spec"]["forProvider"]["values"];
+    assert_eq!(cert["installCRDs"], true);
+    assert_eq!(
+        cert["serviceAccount"]["annotations"]["iam.gke.io/gcp-service-account"],
+        "prod-cluster-certmgr@my-project-123.iam.gserviceaccount.com"
+    );
+    let monitoring = &resource(&rsp, "helm-monitoring")["spec"]["forProvider"];
+    assert_eq!(monitoring["namespace"], "monitoring");
+    assert_eq!(
+        monitoring["values"]["prometheus"]["prometheusSpec"]["retention"],
+        "90d"
+    );
+    assert_eq!(monitoring["values"]["grafana"]["adminPassword"], "admin");
+}
+
+#[test]
+fn aws_production() {
+    let rsp = render(claim("aws"));
+    let cluster = resource(&rsp, "cluster");
+    assert_eq!(cluster["apiVersion"], "eks.aws.upbound.io/v1beta2");
+    let fp = &cluster["spec"]["forProvider"];
+    assert_eq!(fp["region"], "eu-west-1");
+    assert_eq!(fp["version"], "1.31");
+    assert_eq!(fp["vpcConfig"]["endpointPrivateAccess"], true);
+    assert_eq!(
+        fp["accessConfig"]["bootstrapClusterCreatorAdminPermissions"],
+        true
+    );
+    assert_eq!(
+        fp["enabledClusterLogTypes"],
+        json!(["api", "audit", "authenticator"])
+    );
+    assert_eq!(
+        resource(&rsp, "cluster-auth")["spec"]["writeConnectionSecretToRef"]["name"],
+        "prod-cluster-kubeconfig"
+    );
+
+    assert_eq!(count(&rsp, "ec2.aws.upbound.io/v1beta1 Subnet"), 6);
+    let public = resource(&rsp, "subnet-public-a");
+    assert_eq!(
+        public["spec"]["forProvider"]["availabilityZone"],
+        "eu-west-1a"
+    );
+    assert_eq!(public["spec"]["forProvider"]["cidrBlock"], "10.0.0.0/20");
+    assert_eq!(
+        public["spec"]["forProvider"]["tags"]["kubernetes.io/role/elb"],
+        "1"
+    );
+    let private = resource(&rsp, "subnet-private-c");
+    assert_eq!(private["spec"]["forProvider"]["cidrBlock"], "10.0.160.0/20");
+    assert_eq!(
+        private["spec"]["forProvider"]["tags"]["kubernetes.io/role/internal-elb"],
+        "1"
+    );
+    assert!(
+        public["metadata"]["annotations"]
+            .get("crossplane.io/external-name")
+            .is_none(),
+        "AWS IDs come from the provider"
+    );
+    assert_eq!(resource(&rsp, "nat")["kind"], "NATGateway");
+    assert_eq!(
+        resource(&rsp, "route-private-default")["spec"]["forProvider"]["natGatewayIdSelector"]["matchLabels"]
+            ["myplatform.io/resource"],
+        "nat"
+    );
+
+    let group = resource(&rsp, "nodepool-default");
+    assert_eq!(
+        group["spec"]["forProvider"]["scalingConfig"],
+        json!({"minSize": 3, "maxSize": 10})
+    );
+    assert_eq!(
+        group["spec"]["initProvider"]["scalingConfig"]["desiredSize"],
+        3
+    );
+    assert_eq!(
+        group["spec"]["forProvider"]["instanceTypes"],
+        json!(["m6i.xlarge"])
+    );
+    assert_eq!(
+        group["spec"]["forProvider"]["subnetIdSelector"]["matchLabels"]["myplatform.io/subnet-access"],
+        "private"
+    );
+
+    let zone = &resource(&rsp, "private-dns-zone")["spec"]["forProvider"];
+    assert_eq!(zone["name"], "internal.prod.example.com");
+    assert_eq!(zone["vpc"][0]["vpcRegion"], "eu-west-1");
+    let pia = &resource(&rsp, "pod-identity-cert-manager")["spec"]["forProvider"];
+    assert_eq!(
+        (pia["namespace"].as_str(), pia["serviceAccount"].as_str()),
+        (Some("cert-manager"), Some("cert-manager"))
+    );
+    assert_eq!(
+        resource(&rsp, "addon-pod-identity-agent")["spec"]["forProvider"]["addonName"],
+        "eks-pod-identity-agent"
+    );
+    let role: Value = serde_json::from_str(
+        resource(&rsp, "role-cert-manager")["spec"]["forProvider"]["assumeRolePolicy"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        role["Statement"][0]["Principal"]["Service"],
+        "pods.eks.amazonaws.com"
+    );
+
+    let annotations = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"]["values"]["controller"]
+        ["service"]["annotations"];
+    assert_eq!(
+        annotations["service.beta.kubernetes.io/aws-load-balancer-internal"],
+        "true"
+    );
+    let pc = resource(&rsp, "kubernetes-providerconfig");
+    assert_eq!(pc["apiVersion"], "kubernetes.crossplane.io/v1alpha1");
+    assert!(pc["spec"].get("identity").is_none());
+}
+
+#[test]
+fn azure_production() {
+    let rsp = render(claim("azure"));
+    let cluster = resource(&rsp, "cluster");
+    assert_eq!(
+        cluster["apiVersion"],
+        "containerservice.azure.upbound.io/v1beta2"
+    );
+    let fp = &cluster["spec"]["forProvider"];
+    assert_eq!(fp["resourceGroupName"], "prod-platform-rg");
+    assert_eq!(fp["oidcIssuerEnabled"], true);
+    assert_eq!(fp["workloadIdentityEnabled"], true);
+    assert_eq!(fp["skuTier"], "Standard");
+    assert_eq!(
+        fp["networkProfile"]["outboundType"],
+        "userAssignedNATGateway"
+    );
+    assert_eq!(fp["networkProfile"]["dnsServiceIp"], "10.8.0.10");
+    assert!(fp["defaultNodePool"].get("nodeCount").is_none());
+    assert_eq!(
+        cluster["spec"]["initProvider"]["defaultNodePool"]["nodeCount"],
+        1
+    );
+    assert_eq!(
+        resource(&rsp, "resource-group")["metadata"]["annotations"]["crossplane.io/external-name"],
+        "prod-platform-rg"
+    );
+
+    let pool = resource(&rsp, "nodepool-default");
+    assert_eq!(pool["spec"]["forProvider"]["minCount"], 3);
+    assert_eq!(pool["spec"]["forProvider"]["maxCount"], 10);
+    assert_eq!(pool["spec"]["initProvider"], json!({"nodeCount": 3}));
+    assert_eq!(pool["spec"]["forProvider"]["vmSize"], "Standard_D4s_v5");
+
+    assert_eq!(
+        resource(&rsp, "public-dns-zone")["metadata"]["annotations"]["crossplane.io/external-name"],
+        "prod.example.com"
+    );
+    assert_eq!(
+        resource(&rsp, "private-dns-zone")["metadata"]["annotations"]["crossplane.io/external-name"],
+        "internal.prod.example.com"
+    );
+    assert_eq!(
+        resource(&rsp, "private-dns-zone-link")["kind"],
+        "PrivateDNSZoneVirtualNetworkLink"
+    );
+    assert_eq!(
+        resource(&rsp, "subnet-nat-association")["kind"],
+        "SubnetNATGatewayAssociation"
+    );
+    assert_eq!(
+        resource(&rsp, "identity-cert-manager")["spec"]["forProvider"]["name"],
+        "prod-cluster-cert-manager"
+    );
+    // Not before the cluster reports its OIDC issuer.
+    assert!(
+        !rsp.desired
+            .resources
+            .contains_key("identity-cert-manager-federation")
+    );
+    let cert = &resource(&rsp, "helm-cert-manager")["spec"]["forProvider"]["values"];
+    assert_eq!(cert["podLabels"]["azure.workload.identity/use"], "true");
+}
+
+#[test]
+fn usages_cover_every_dependency_with_replay() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let rsp = render(claim(cloud));
+        let usages: Vec<&Value> = rsp
+            .desired
+            .resources
+            .values()
+            .map(|r| &r.body)
+            .filter(|b| b["kind"] == "ClusterUsage")
+            .collect();
+        assert!(usages.len() > 10, "{cloud}: {} usages", usages.len());
+        for u in &usages {
+            assert_eq!(u["apiVersion"], "protection.crossplane.io/v1beta1");
+            assert_eq!(u["spec"]["replayDeletion"], true);
+            assert_eq!(
+                u["spec"]["by"]["resourceSelector"]["matchControllerRef"],
+                true
+            );
+        }
+        let key = "usage-cluster-by-helm-cert-manager";
+        let u = resource(&rsp, key);
+        assert!(
+            u["spec"]["of"]["kind"]
+                .as_str()
+                .unwrap()
+                .ends_with("Cluster")
+        );
+        assert_eq!(u["spec"]["by"]["kind"], "Release");
+        assert_eq!(
+            u["spec"]["by"]["resourceSelector"]["matchLabels"]["myplatform.io/resource"],
+            "helm-cert-manager"
+        );
+        assert!(
+            rsp.desired
+                .resources
+                .contains_key("usage-helm-providerconfig-by-helm-ingress-nginx")
+        );
+        assert!(
+            rsp.desired
+                .resources
+                .contains_key("usage-cluster-by-nodepool-default")
+        );
+        assert_eq!(rsp.desired.resources[key].ready, Ready::True);
+    }
+}
+
+#[test]
+fn development_plane_is_public_smaller_and_unmonitored() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let mut xr = claim(cloud);
+        set(&mut xr, "/metadata/labels/planeType", json!("development"));
+        let rsp = render(xr);
+        assert!(
+            !rsp.desired.resources.contains_key("nat"),
+            "{cloud}: no NAT on a public plane"
+        );
+        assert!(
+            !rsp.desired.resources.contains_key("helm-monitoring"),
+            "{cloud}: monitoring is disabled"
+        );
+        let ingress =
+            &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"]["values"]["controller"];
+        assert_eq!(ingress["replicaCount"], 1);
+        assert_eq!(ingress["metrics"]["enabled"], false);
+    }
+    let mut xr = claim("aws");
+    set(&mut xr, "/metadata/labels/planeType", json!("development"));
+    let rsp = render(xr);
+    assert_eq!(
+        count(&rsp, "ec2.aws.upbound.io/v1beta1 Subnet"),
+        4,
+        "two zones on development"
+    );
+    assert_eq!(
+        resource(&rsp, "nodepool-default")["spec"]["forProvider"]["subnetIdSelector"]["matchLabels"]
+            ["myplatform.io/subnet-access"],
+        "public"
+    );
+}
+
+#[test]
+fn dns_off_renders_no_zones_and_no_dns_permissions() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let mut xr = claim(cloud);
+        set(&mut xr, "/spec/parameters/createDnsZones", json!(false));
+        let rsp = render(xr);
+        for name in [
+            "public-dns-zone",
+            "private-dns-zone",
+            "private-dns-zone-link",
+            "gsa-cert-manager-dns",
+        ] {
+            assert!(!rsp.desired.resources.contains_key(name), "{cloud}: {name}");
+        }
+    }
+    let mut xr = claim("aws");
+    set(&mut xr, "/spec/parameters/createDnsZones", json!(false));
+    assert!(
+        resource(&render(xr), "role-cert-manager")["spec"]["forProvider"]
+            .get("inlinePolicy")
+            .is_none()
+    );
+    // A domain is needed too.
+    let mut xr = claim("gcp");
+    set(&mut xr, "/spec/parameters/domain", Value::Null);
+    assert!(!render(xr).desired.resources.contains_key("public-dns-zone"));
+}
+
+#[test]
+fn private_off_drops_nat_and_private_nodes() {
+    let mut xr = claim("gcp");
+    set(&mut xr, "/spec/parameters/privateCluster", json!(false));
+    let rsp = render(xr);
+    assert!(!rsp.desired.resources.contains_key("router"));
+    assert!(
+        resource(&rsp, "cluster")["spec"]["forProvider"]
+            .get("privateClusterConfig")
+            .is_none()
+    );
+    let mut xr = claim("azure");
+    set(&mut xr, "/spec/parameters/privateCluster", json!(false));
+    let rsp = render(xr);
+    assert_eq!(
+        resource(&rsp, "cluster")["spec"]["forProvider"]["networkProfile"]["outboundType"],
+        "loadBalancer"
+    );
+    assert!(!rsp.desired.resources.contains_key("subnet-nat-association"));
+}
+
+#[test]
+fn charts_can_be_disabled_pinned_and_retemplated() {
+    let mut configs = common::env_configs();
+    configs.push(json!({
+        "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
+        "metadata": {"name": "zz-overrides", "labels": {"cloud": "gcp"}},
+        "data": {"charts": {
+            "cert-manager": {"disabled": true},
+            "ingress-nginx": {"version": "4.11.3", "values": "controller:\n  kind: {{ cluster.private and 'DaemonSet' or 'Deployment' }}\n"},
+        }},
+    }));
+    let rsp = common::run_with(common::request(claim("gcp")), &configs);
+    assert!(!rsp.is_fatal(), "{:?}", rsp.results);
+    assert!(!rsp.desired.resources.contains_key("helm-cert-manager"));
+    assert!(
+        !rsp.desired
+            .resources
+            .keys()
+            .any(|k| k.contains("by-helm-cert-manager"))
+    );
+    let ingress = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"];
+    assert_eq!(ingress["chart"]["version"], "4.11.3");
+    assert_eq!(
+        ingress["values"],
+        json!({"controller": {"kind": "DaemonSet"}})
+    );
+}
+
+#[test]
+fn template_overrides_merge_last() {
+    let mut xr = claim("gcp");
+    set(
+        &mut xr,
+        "/spec/parameters/templates",
+        json!({"cluster": {"spec": {"forProvider": {"releaseChannel": {"channel": "STABLE"}, "initialNodeCount": null}}}}),
+    );
+    let rsp = render(xr);
+    let fp = &resource(&rsp, "cluster")["spec"]["forProvider"];
+    assert_eq!(fp["releaseChannel"]["channel"], "STABLE");
+    assert!(fp.get("initialNodeCount").is_none());
+    assert_eq!(fp["deletionProtection"], false);
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = render(claim("aws"));
+    let b = render(claim("aws"));
+    assert_eq!(a, b);
+    let text = serde_json::to_string(&a.desired.resources["cluster"].body).unwrap();
+    assert_eq!(
+        text,
+        serde_json::to_string(&b.desired.resources["cluster"].body).unwrap()
+    );
+}

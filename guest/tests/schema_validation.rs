@@ -1,0 +1,194 @@
+//! Every composed resource of every golden case validates against its
+//! provider CRD, including the CEL rules marking `forProvider` fields
+//! required.
+
+mod common;
+mod schema;
+
+use serde_json::json;
+
+use schema::{Crds, cel, crds_dir};
+
+fn crds() -> Option<Crds> {
+    let dir = crds_dir();
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIPPING schema validation: the CRD directory {} does not exist (set CRDS_DIR to the provider CRDs)",
+            dir.display()
+        );
+        return None;
+    }
+    Some(Crds::load(&dir).unwrap_or_else(|e| panic!("cannot load CRDs: {e}")))
+}
+
+#[test]
+fn every_composed_resource_of_every_case_is_schema_valid() {
+    let Some(crds) = crds() else { return };
+    assert!(
+        crds.len() > 50,
+        "expected the provider CRDs, found {}",
+        crds.len()
+    );
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (case, xr) in common::cases() {
+        let rsp = common::render(xr);
+        for (name, resource) in &rsp.desired.resources {
+            checked += 1;
+            for error in crds.validate(&resource.body) {
+                failures.push(format!("{case} / {name}: {error}"));
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} resources checked");
+    assert!(
+        failures.is_empty(),
+        "{} schema errors:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn resources_unlocked_by_observation_are_schema_valid() {
+    // Azure's federated credential and role assignment only render once
+    // the cluster, identity and zone report their IDs.
+    let Some(crds) = crds() else { return };
+    let rsp = common::render(common::claim("azure"));
+    let mut req = common::request(common::claim("azure"));
+    common::observe(
+        &mut req,
+        "cluster",
+        common::resource(&rsp, "cluster"),
+        json!({"oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/t/u/", "fqdn": "prod.hcp.westeurope.azmk8s.io"}),
+        true,
+    );
+    common::observe(
+        &mut req,
+        "identity-cert-manager",
+        common::resource(&rsp, "identity-cert-manager"),
+        json!({"principalId": "11111111-2222-3333-4444-555555555555", "clientId": "c1"}),
+        true,
+    );
+    common::observe(
+        &mut req,
+        "public-dns-zone",
+        common::resource(&rsp, "public-dns-zone"),
+        json!({"id": "/subscriptions/s/resourceGroups/prod-platform-rg/providers/Microsoft.Network/dnsZones/prod.example.com"}),
+        true,
+    );
+    let rsp = common::run_with(req, &common::env_configs());
+    for name in [
+        "identity-cert-manager-federation",
+        "identity-cert-manager-dns",
+    ] {
+        let errors = crds.validate(common::resource(&rsp, name));
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
+}
+
+#[test]
+fn example_environment_configs_are_schema_valid() {
+    let Some(crds) = crds() else { return };
+    for config in common::env_configs() {
+        let errors = crds.validate(&config);
+        assert!(
+            errors.is_empty(),
+            "{}: {errors:?}",
+            config["metadata"]["name"]
+        );
+    }
+}
+
+#[test]
+fn the_validator_catches_what_it_must() {
+    let Some(crds) = crds() else { return };
+    let good = json!({
+        "apiVersion": "eks.aws.upbound.io/v1beta2", "kind": "NodeGroup", "metadata": {},
+        "spec": {"forProvider": {"region": "eu-west-1", "scalingConfig": {"minSize": 1, "maxSize": 2}}},
+    });
+    assert_eq!(crds.validate(&good), Vec::<String>::new());
+
+    let mut unknown = good.clone();
+    unknown["spec"]["forProvider"]["nodeCount"] = json!(3);
+    assert!(
+        crds.validate(&unknown)
+            .iter()
+            .any(|e| e.contains("nodeCount: unknown field"))
+    );
+
+    let mut wrong_type = good.clone();
+    wrong_type["spec"]["forProvider"]["scalingConfig"]["minSize"] = json!("1");
+    assert!(
+        crds.validate(&wrong_type)
+            .iter()
+            .any(|e| e.contains("expected number"))
+    );
+
+    let mut no_region = good.clone();
+    no_region["spec"]["forProvider"]
+        .as_object_mut()
+        .unwrap()
+        .remove("region");
+    assert!(
+        crds.validate(&no_region)
+            .iter()
+            .any(|e| e.contains("required field region"))
+    );
+
+    // CEL: scalingConfig is required when creating...
+    let mut cel_missing = good.clone();
+    cel_missing["spec"]["forProvider"]
+        .as_object_mut()
+        .unwrap()
+        .remove("scalingConfig");
+    assert!(
+        crds.validate(&cel_missing)
+            .iter()
+            .any(|e| e.contains("scalingConfig is a required parameter"))
+    );
+    // ...may come from initProvider...
+    let mut from_init = cel_missing.clone();
+    from_init["spec"]["initProvider"] = json!({"scalingConfig": {"desiredSize": 1}});
+    assert_eq!(crds.validate(&from_init), Vec::<String>::new());
+    // ...and is not required when only observing.
+    let mut observe = cel_missing.clone();
+    observe["spec"]["managementPolicies"] = json!(["Observe"]);
+    assert_eq!(crds.validate(&observe), Vec::<String>::new());
+
+    let mut bad_enum = good.clone();
+    bad_enum["spec"]["deletionPolicy"] = json!("Keep");
+    assert!(
+        crds.validate(&bad_enum)
+            .iter()
+            .any(|e| e.contains("is not one of"))
+    );
+
+    let unknown_kind = json!({"apiVersion": "eks.aws.upbound.io/v9", "kind": "NodeGroup"});
+    assert!(crds.validate(&unknown_kind)[0].contains("no served CRD"));
+}
+
+#[test]
+fn cel_rules_outside_the_subset_fail_loudly() {
+    let this = json!({"a": "x"});
+    assert!(matches!(
+        cel::evaluate("self.a.lowerAscii() == 'x'", &this),
+        Err(cel::Skip::Unsupported(_))
+    ));
+    assert!(matches!(
+        cel::evaluate("self.a.matches('x')", &this),
+        Err(cel::Skip::Unsupported(_))
+    ));
+    assert!(matches!(
+        cel::evaluate("self == oldSelf", &this),
+        Err(cel::Skip::Transition)
+    ));
+    assert!(
+        cel::evaluate(
+            "has(self.a) && !has(self.b) && size(self.a) > 0 && self.a != 'y'",
+            &this
+        )
+        .unwrap()
+    );
+    assert!(cel::evaluate("'x' in self.l || has(self.a)", &json!({"a": 1, "l": ["y"]})).unwrap());
+}

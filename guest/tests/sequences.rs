@@ -1,0 +1,396 @@
+//! Observed-state sequences: requirements, readiness and status as the
+//! clouds answer, and the import workflow waiting for observation.
+
+mod common;
+
+use cluster_platform::log::Log;
+use cluster_platform::platform::run;
+use cluster_platform::protocol::{Ready, Severity};
+use common::{claim, observe, render, request, resource, run_with, set};
+use serde_json::json;
+
+#[test]
+fn requirements_are_asked_under_both_fields_and_stay_stable() {
+    let req = request(claim("gcp"));
+    let first = run(&req, &mut Log::default());
+    assert!(
+        first.desired.resources.is_empty(),
+        "nothing renders before the environment is known"
+    );
+    let reqs = &first.requirements;
+    assert_eq!(reqs.resources, reqs.extra_resources);
+    let labels: Vec<String> = reqs
+        .resources
+        .values()
+        .map(|s| match &s.matching {
+            cluster_platform::protocol::Match::Labels(l) => format!("{l:?}"),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(labels.len(), 3);
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.contains("\"baseline\": \"default\""))
+    );
+    assert!(labels.iter().any(|l| l.contains("\"cloud\": \"gcp\"")));
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.contains("\"planeType\": \"production\""))
+    );
+    for s in reqs.resources.values() {
+        assert_eq!(
+            (s.api_version.as_str(), s.kind.as_str()),
+            ("apiextensions.crossplane.io/v1beta1", "EnvironmentConfig")
+        );
+    }
+    // Answered: the same requirements come back, and the platform renders.
+    let rsp = render(claim("gcp"));
+    assert_eq!(&rsp.requirements, reqs);
+    assert!(rsp.desired.resources.contains_key("cluster"));
+}
+
+#[test]
+fn deprecated_extra_resources_answers_are_merged_in_order() {
+    let configs = common::env_configs();
+    let mut req = request(claim("aws"));
+    let first = run(&req, &mut Log::default());
+    for (name, selector) in &first.requirements.extra_resources {
+        let cluster_platform::protocol::Match::Labels(labels) = &selector.matching else {
+            panic!()
+        };
+        let items = configs
+            .iter()
+            .filter(|c| {
+                labels
+                    .iter()
+                    .all(|(k, v)| c["metadata"]["labels"][k] == json!(v))
+            })
+            .cloned()
+            .collect();
+        req.extra_resources.insert(name.clone(), items);
+    }
+    let rsp = run(&req, &mut Log::default());
+    assert!(!rsp.is_fatal(), "{:?}", rsp.results);
+    // planetype.production (90d) wins over defaults (30d).
+    let values = &resource(&rsp, "helm-monitoring")["spec"]["forProvider"]["values"];
+    assert_eq!(values["prometheus"]["prometheusSpec"]["retention"], "90d");
+    // cloud.aws wins over defaults for the machine type of a default pool.
+    let mut xr = claim("aws");
+    set(&mut xr, "/spec/parameters/pools", json!({}));
+    let rsp = render(xr);
+    assert_eq!(
+        resource(&rsp, "nodepool-default")["spec"]["forProvider"]["instanceTypes"],
+        json!(["m6i.large"])
+    );
+}
+
+#[test]
+fn an_environment_in_the_context_is_used_without_requirements() {
+    let mut req = request(claim("gcp"));
+    req.context = Some(json!({"apiextensions.crossplane.io/environment": {
+        "apiVersion": "internal.crossplane.io/v1alpha1", "kind": "Environment",
+        "defaultMachineType": "n2-standard-8", "ingress_replicas": 5,
+    }}));
+    let mut xr = claim("gcp");
+    set(&mut xr, "/spec/parameters/pools", json!({}));
+    req.observed.composite = Some(cluster_platform::protocol::Resource::new(xr));
+    let rsp = run(&req, &mut Log::default());
+    assert!(!rsp.is_fatal(), "{:?}", rsp.results);
+    assert!(rsp.requirements.resources.is_empty() && rsp.requirements.extra_resources.is_empty());
+    assert_eq!(
+        resource(&rsp, "nodepool-default")["spec"]["forProvider"]["nodeConfig"]["machineType"],
+        "n2-standard-8"
+    );
+    assert_eq!(
+        resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"]["values"]["controller"]["replicaCount"],
+        5
+    );
+    // The context is carried forward untouched.
+    assert_eq!(rsp.context, req.context);
+}
+
+#[test]
+fn status_and_readiness_fill_in_as_resources_become_ready() {
+    let configs = common::env_configs();
+    let first = render(claim("gcp"));
+    assert!(
+        first.desired.composite.is_none(),
+        "no status before anything is observed"
+    );
+    assert!(
+        first
+            .desired
+            .resources
+            .iter()
+            .filter(|(n, _)| !n.starts_with("usage-") && !n.contains("providerconfig"))
+            .all(|(_, r)| r.ready == Ready::False)
+    );
+
+    // The cluster exists but is not ready yet: endpoint known, not ready.
+    let mut req = request(claim("gcp"));
+    observe(
+        &mut req,
+        "cluster",
+        resource(&first, "cluster"),
+        json!({"endpoint": "34.1.2.3", "masterAuth": {"clusterCaCertificate": "Q0E="}}),
+        false,
+    );
+    let rsp = run_with(req.clone(), &configs);
+    assert_eq!(rsp.desired.resources["cluster"].ready, Ready::False);
+    let status = &rsp.desired.composite.as_ref().unwrap().body["status"];
+    assert_eq!(status["clusterEndpoint"], "https://34.1.2.3");
+    assert_eq!(status["clusterCA"], "Q0E=");
+    assert!(
+        status.get("kubeconfigSecretRef").is_none(),
+        "the kubeconfig is not there yet"
+    );
+
+    // Ready: readiness and the kubeconfig reference follow; zone name servers too.
+    observe(
+        &mut req,
+        "cluster",
+        resource(&first, "cluster"),
+        json!({"endpoint": "34.1.2.3", "masterAuth": {"clusterCaCertificate": "Q0E="}, "workloadIdentityConfig": {"workloadPool": "my-project-123.svc.id.goog"}}),
+        true,
+    );
+    observe(
+        &mut req,
+        "public-dns-zone",
+        resource(&first, "public-dns-zone"),
+        json!({"nameServers": ["ns-cloud-a1.googledomains.com."]}),
+        true,
+    );
+    let rsp = run_with(req, &configs);
+    assert_eq!(rsp.desired.resources["cluster"].ready, Ready::True);
+    assert_eq!(rsp.desired.resources["public-dns-zone"].ready, Ready::True);
+    assert_eq!(rsp.desired.resources["subnet"].ready, Ready::False);
+    let composite = &rsp.desired.composite.as_ref().unwrap().body;
+    assert_eq!(composite["kind"], "XCluster");
+    let status = &composite["status"];
+    assert_eq!(status["workloadPool"], "my-project-123.svc.id.goog");
+    assert_eq!(
+        status["kubeconfigSecretRef"],
+        json!({"name": "prod-cluster-kubeconfig", "namespace": "default", "key": "kubeconfig"})
+    );
+    assert_eq!(
+        status["dns"]["nameServers"][0],
+        "ns-cloud-a1.googledomains.com."
+    );
+}
+
+#[test]
+fn aws_and_azure_status_paths() {
+    let configs = common::env_configs();
+    let first = render(claim("aws"));
+    let mut req = request(claim("aws"));
+    observe(
+        &mut req,
+        "cluster",
+        resource(&first, "cluster"),
+        json!({
+            "endpoint": "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
+            "certificateAuthority": [{"data": "LS0t"}],
+            "identity": [{"oidc": [{"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"}]}],
+        }),
+        true,
+    );
+    let rsp = run_with(req, &configs);
+    let status = &rsp.desired.composite.as_ref().unwrap().body["status"];
+    assert_eq!(
+        status["clusterEndpoint"],
+        "https://ABC.gr7.eu-west-1.eks.amazonaws.com"
+    );
+    assert_eq!(status["clusterCA"], "LS0t");
+    assert_eq!(
+        status["oidcIssuer"],
+        "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+    );
+    assert!(
+        status.get("kubeconfigSecretRef").is_none(),
+        "the kubeconfig comes from ClusterAuth"
+    );
+
+    let first = render(claim("azure"));
+    let mut req = request(claim("azure"));
+    observe(
+        &mut req,
+        "cluster",
+        resource(&first, "cluster"),
+        json!({"fqdn": "prod-abc.hcp.westeurope.azmk8s.io", "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/t/u/"}),
+        true,
+    );
+    req.observed
+        .resources
+        .get_mut("cluster")
+        .unwrap()
+        .connection_details
+        .insert("kubeconfig.clustercacertificate".into(), b"Q0FB".to_vec());
+    observe(
+        &mut req,
+        "identity-cert-manager",
+        resource(&first, "identity-cert-manager"),
+        json!({"clientId": "cid", "principalId": "pid"}),
+        true,
+    );
+    let rsp = run_with(req.clone(), &configs);
+    let status = &rsp.desired.composite.as_ref().unwrap().body["status"];
+    assert_eq!(
+        status["clusterEndpoint"],
+        "https://prod-abc.hcp.westeurope.azmk8s.io:443"
+    );
+    assert_eq!(status["clusterCA"], "Q0FB");
+    let fic = &resource(&rsp, "identity-cert-manager-federation")["spec"]["forProvider"];
+    assert_eq!(
+        fic["issuer"],
+        "https://westeurope.oic.prod-aks.azure.com/t/u/"
+    );
+    assert_eq!(
+        fic["subject"],
+        "system:serviceaccount:cert-manager:cert-manager"
+    );
+    let sa =
+        &resource(&rsp, "helm-cert-manager")["spec"]["forProvider"]["values"]["serviceAccount"];
+    assert_eq!(
+        sa["annotations"]["azure.workload.identity/client-id"],
+        "cid"
+    );
+    assert!(
+        !rsp.desired
+            .resources
+            .contains_key("identity-cert-manager-dns"),
+        "waits for the zone ID"
+    );
+
+    // Once created, the credential keeps its issuer even if the cluster's
+    // status is momentarily empty.
+    observe(
+        &mut req,
+        "identity-cert-manager-federation",
+        resource(&rsp, "identity-cert-manager-federation"),
+        json!({}),
+        true,
+    );
+    observe(
+        &mut req,
+        "cluster",
+        resource(&first, "cluster"),
+        json!({}),
+        false,
+    );
+    let rsp = run_with(req, &configs);
+    assert_eq!(
+        resource(&rsp, "identity-cert-manager-federation")["spec"]["forProvider"]["issuer"],
+        "https://westeurope.oic.prod-aks.azure.com/t/u/"
+    );
+}
+
+#[test]
+fn import_observe_renders_only_the_listed_resources() {
+    let rsp = render(claim("import"));
+    let names: Vec<&str> = rsp.desired.resources.keys().map(String::as_str).collect();
+    assert_eq!(names, ["cluster", "network", "nodepool-default", "subnet"]);
+    for r in rsp.desired.resources.values() {
+        assert_eq!(r.body["spec"]["managementPolicies"], json!(["Observe"]));
+        assert!(r.body["spec"].get("initProvider").is_none());
+        assert!(r.body["spec"].get("writeConnectionSecretToRef").is_none());
+    }
+    assert_eq!(
+        resource(&rsp, "cluster")["metadata"]["annotations"]["crossplane.io/external-name"],
+        "legacy-gke"
+    );
+    let pool = resource(&rsp, "nodepool-default");
+    assert_eq!(
+        pool["metadata"]["annotations"]["crossplane.io/external-name"],
+        "legacy-gke-pool"
+    );
+    assert_eq!(
+        pool["spec"]["forProvider"]["cluster"], "legacy-gke",
+        "the external-name template needs the cluster"
+    );
+    assert_eq!(pool["spec"]["forProvider"]["location"], "us-central1");
+
+    // Status comes from what is observed.
+    let mut req = request(claim("import"));
+    observe(
+        &mut req,
+        "cluster",
+        resource(&rsp, "cluster"),
+        json!({"endpoint": "10.0.0.2"}),
+        true,
+    );
+    let rsp = run_with(req, &common::env_configs());
+    assert_eq!(
+        rsp.desired.composite.as_ref().unwrap().body["status"]["clusterEndpoint"],
+        "https://10.0.0.2"
+    );
+    assert!(
+        rsp.desired.composite.as_ref().unwrap().body["status"]
+            .get("kubeconfigSecretRef")
+            .is_none()
+    );
+}
+
+#[test]
+fn import_manage_waits_for_observation_then_takes_over() {
+    let mut xr = claim("import");
+    set(&mut xr, "/spec/parameters/import/mode", json!("manage"));
+    let first = render(xr.clone());
+    // The rest of the platform renders normally.
+    assert!(first.desired.resources.contains_key("helm-cert-manager"));
+    assert!(first.desired.resources.contains_key("router"));
+    assert_eq!(
+        resource(&first, "cluster")["spec"]["managementPolicies"],
+        json!(["Observe"])
+    );
+    assert!(
+        resource(&first, "router")["spec"]
+            .get("managementPolicies")
+            .is_none()
+    );
+    let note = first
+        .results
+        .iter()
+        .find(|r| r.severity == Severity::Normal)
+        .expect("a result says why");
+    assert!(
+        note.message.contains("cluster") && note.message.contains("Observe"),
+        "{}",
+        note.message
+    );
+
+    // The cluster is observed: it switches to full management, with every
+    // field it needs; the subnet still waits.
+    let mut req = request(xr);
+    observe(
+        &mut req,
+        "cluster",
+        resource(&first, "cluster"),
+        json!({"endpoint": "10.0.0.2", "location": "us-central1"}),
+        true,
+    );
+    let rsp = run_with(req, &common::env_configs());
+    let cluster = resource(&rsp, "cluster");
+    assert_eq!(cluster["spec"]["managementPolicies"], json!(["*"]));
+    assert_eq!(cluster["spec"]["forProvider"]["deletionProtection"], false);
+    assert_eq!(
+        cluster["metadata"]["annotations"]["crossplane.io/external-name"],
+        "legacy-gke"
+    );
+    assert!(cluster["spec"].get("writeConnectionSecretToRef").is_some());
+    assert_eq!(
+        resource(&rsp, "subnet")["spec"]["managementPolicies"],
+        json!(["Observe"])
+    );
+    let note = rsp
+        .results
+        .iter()
+        .find(|r| r.severity == Severity::Normal)
+        .unwrap();
+    assert!(
+        !note.message.contains("cluster,") && note.message.contains("subnet"),
+        "{}",
+        note.message
+    );
+}

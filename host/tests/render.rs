@@ -1,0 +1,320 @@
+//! `render` through the CLI binary: the YAML stream it prints, the legacy
+//! environment, claims, requirements, a Development-runtime step, and the
+//! fatal path.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_function-cluster-platform");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn render(modules: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(root())
+        .arg("render")
+        .args(args)
+        .arg("--modules-dir")
+        .arg(modules)
+        .output()
+        .unwrap()
+}
+
+fn documents(output: &Output) -> Vec<Value> {
+    assert!(
+        output.status.success(),
+        "render failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|d| Value::deserialize(d).unwrap())
+        .collect()
+}
+
+fn kinds(docs: &[Value]) -> Vec<String> {
+    docs.iter()
+        .map(|d| d["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_claim_renders_as_its_composite_with_crossplane_metadata() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let out = render(
+        modules.path(),
+        &[
+            "examples/gcp/claim.yaml",
+            "apis/cluster/composition.yaml",
+            "examples/functions.yaml",
+            "-e",
+            "examples/envconfigs",
+        ],
+    );
+    let docs = documents(&out);
+    let xr = &docs[0];
+    assert_eq!(xr["kind"], "XCluster", "the claim became its composite");
+    assert_eq!(xr["status"]["conditions"][0]["type"], "Ready");
+
+    let composed = &docs[1..];
+    assert!(
+        composed.len() > 5,
+        "a whole platform, got {:?}",
+        kinds(&docs)
+    );
+    let names: Vec<&str> = composed
+        .iter()
+        .map(|d| {
+            d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(
+        names, sorted,
+        "composed resources are sorted by resource name"
+    );
+    for doc in composed {
+        let metadata = &doc["metadata"];
+        // Crossplane names a resource unless the module did (ProviderConfigs
+        // are named so releases can refer to them).
+        assert!(
+            metadata["generateName"] == "prod-cluster-" || metadata["name"].is_string(),
+            "{metadata}"
+        );
+        assert_eq!(
+            metadata["labels"]["crossplane.io/composite"],
+            "prod-cluster"
+        );
+        assert_eq!(
+            metadata["labels"]["crossplane.io/claim-name"],
+            "prod-cluster"
+        );
+        assert_eq!(
+            metadata["labels"]["crossplane.io/claim-namespace"],
+            "default"
+        );
+        assert_eq!(metadata["ownerReferences"][0]["kind"], "XCluster");
+        assert_eq!(metadata["ownerReferences"][0]["controller"], true);
+    }
+    assert!(kinds(&docs).contains(&"Cluster".to_string()));
+}
+
+#[test]
+fn the_legacy_environment_section_selects_and_merges_environment_configs() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let composition = fixture("legacy-composition.yaml");
+    let out = render(
+        modules.path(),
+        &[
+            "examples/gcp/claim.yaml",
+            composition.to_str().unwrap(),
+            "examples/functions.yaml",
+            "--xrd",
+            "apis/cluster/definition.yaml",
+            "-e",
+            "examples/envconfigs",
+            "-c",
+        ],
+    );
+    let docs = documents(&out);
+    let context = docs.last().unwrap();
+    assert_eq!(context["kind"], "Context");
+    let env = &context["fields"]["apiextensions.crossplane.io/environment"];
+    assert_eq!(env["kind"], "Environment");
+    // baseline, then cloud.gcp, then planetype.production: later wins.
+    let defaults = docs_from(&root().join("examples/envconfigs"));
+    let production = defaults
+        .iter()
+        .find(|d| d["metadata"]["labels"]["planeType"] == "production")
+        .unwrap();
+    for (key, value) in production["data"].as_object().unwrap() {
+        if value.is_object() {
+            for (inner, v) in value.as_object().unwrap() {
+                assert_eq!(&env[key][inner], v, "{key}.{inner}");
+            }
+        } else {
+            assert_eq!(&env[key], value, "{key}");
+        }
+    }
+}
+
+fn docs_from(dir: &Path) -> Vec<Value> {
+    fnhost::render::docs::read(dir).unwrap()
+}
+
+#[test]
+fn results_are_printed_with_r_and_the_requirements_loop_answers_the_module() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    // Without -e the module's EnvironmentConfig requirements find nothing,
+    // and it still renders from its defaults; with -e they are answered.
+    let with = documents(&render(
+        modules.path(),
+        &[
+            "examples/aws/claim.yaml",
+            "apis/cluster/composition.yaml",
+            "examples/functions.yaml",
+            "-e",
+            "examples/envconfigs",
+            "-r",
+        ],
+    ));
+    assert!(kinds(&with).iter().any(|k| k == "Cluster"));
+    for result in with.iter().filter(|d| d["kind"] == "Result") {
+        assert_eq!(result["apiVersion"], "render.crossplane.io/v1beta1");
+        assert_eq!(result["step"], "cluster-platform");
+    }
+}
+
+#[test]
+fn a_development_runtime_step_is_called_over_grpc() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let remote_modules = modules_dir(&[HOSTILE_WASM]);
+    let port = free_port();
+    let mut remote = Command::new(BIN)
+        .args([
+            "--insecure",
+            "--metrics-address=",
+            "--address",
+            &format!("127.0.0.1:{port}"),
+            "--modules-dir",
+        ])
+        .arg(remote_modules.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let functions = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        functions.path(),
+        format!(
+            "{}---\napiVersion: pkg.crossplane.io/v1\nkind: Function\nmetadata:\n  name: function-remote\n  annotations:\n    render.crossplane.io/runtime: Development\n    render.crossplane.io/runtime-development-target: 127.0.0.1:{port}\nspec:\n  package: example.org/function-remote:v0\n",
+            std::fs::read_to_string(root().join("examples/functions.yaml")).unwrap()
+        ),
+    )
+    .unwrap();
+    // The remote host may still be starting: retry briefly.
+    let composition = fixture("two-step-composition.yaml");
+    let mut out = None;
+    for _ in 0..100 {
+        let attempt = render(
+            modules.path(),
+            &[
+                "examples/gcp/claim.yaml",
+                composition.to_str().unwrap(),
+                functions.path().to_str().unwrap(),
+                "--xrd",
+                "apis/cluster/definition.yaml",
+                "-e",
+                "examples/envconfigs",
+            ],
+        );
+        if attempt.status.success() {
+            out = Some(attempt);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = remote.kill();
+    let _ = remote.wait();
+    let docs = documents(&out.expect("render with a Development step never succeeded"));
+    let names: Vec<&str> = docs[1..]
+        .iter()
+        .map(|d| {
+            d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        names.contains(&"hello"),
+        "the remote step's resource is missing: {names:?}"
+    );
+    assert!(
+        names.contains(&"cluster"),
+        "the in-process step's resources were not carried forward: {names:?}"
+    );
+}
+
+#[test]
+fn a_fatal_result_prints_its_message_and_exits_non_zero() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let claim = tempfile::NamedTempFile::new().unwrap();
+    let mut text = std::fs::read_to_string(root().join("examples/gcp/claim.yaml")).unwrap();
+    text = text.replace("cloud: gcp", "cloud: oracle");
+    std::fs::write(claim.path(), text).unwrap();
+    let out = render(
+        modules.path(),
+        &[
+            claim.path().to_str().unwrap(),
+            "apis/cluster/composition.yaml",
+            "examples/functions.yaml",
+            "-e",
+            "examples/envconfigs",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is printed on a fatal result"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pipeline step \"cluster-platform\" returned a fatal result"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("oracle"), "{stderr}");
+}
+
+#[test]
+fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let functions = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        functions.path(),
+        "apiVersion: pkg.crossplane.io/v1\nkind: Function\nmetadata:\n  name: function-cluster-platform-other\nspec:\n  package: example.org/other:v1\n",
+    )
+    .unwrap();
+    let composition = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        composition.path(),
+        std::fs::read_to_string(root().join("apis/cluster/composition.yaml"))
+            .unwrap()
+            .replace(
+                "name: function-cluster-platform",
+                "name: function-cluster-platform-other",
+            ),
+    )
+    .unwrap();
+    let out = render(
+        modules.path(),
+        &[
+            "examples/gcp/claim.yaml",
+            composition.path().to_str().unwrap(),
+            functions.path().to_str().unwrap(),
+            "--xrd",
+            "apis/cluster/definition.yaml",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("render.crossplane.io/runtime: Development"),
+        "{stderr}"
+    );
+}
