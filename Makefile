@@ -31,8 +31,8 @@ warm-cache:
 # build steps as plain commands, and the benchmark in quick mode.
 test: build
 	$(MAKE) warm-cache CACHE=target/test-cache
-	$(CARGO) test -p platform-bench --benches
-	$(CARGO) test --workspace
+	$(CARGO) test -p platform-integration --benches
+	$(CARGO) nextest run --workspace --no-fail-fast
 
 # Serve locally without TLS, as `crossplane render` Development runtime expects.
 run: build
@@ -57,7 +57,7 @@ lint:
 
 bench: guest
 	$(CARGO) build --release -p function-cluster-platform
-	$(CARGO) bench -p platform-bench --bench call
+	$(CARGO) bench -p platform-integration
 
 image:
 	docker build -t $(IMAGE) .

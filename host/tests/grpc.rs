@@ -220,3 +220,32 @@ async fn insecure_over_plaintext_is_refused_when_serving_mtls() {
     .await;
     assert!(refused.is_err(), "a plaintext client was served");
 }
+
+#[tokio::test]
+async fn metrics_count_module_calls_by_outcome() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let address = serve(
+        modules.path(),
+        &["--insecure", "--metrics-address", &metrics],
+    )
+    .await;
+    let mut client = insecure_client(&address).await;
+    client.run_function(cluster_request("ok")).await.unwrap();
+    client
+        .run_function(request("bad", &gcp_claim(), Some(&input("database"))))
+        .await
+        .unwrap();
+
+    let (status, body) = http(&metrics, "GET", "/metrics", None, b"").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#"function_module_calls_total{module="cluster-platform",version="0.1.0",outcome="ok"} 1"#),
+        "{body}"
+    );
+    assert!(
+        body.contains("function_module_call_duration_seconds_bucket"),
+        "{body}"
+    );
+    assert!(body.contains("grpc_server_handled_total"), "{body}");
+}

@@ -34,18 +34,16 @@ fn host(modules: &[(&str, Vec<u8>)]) -> Host {
 }
 
 fn host_in(dir: tempfile::TempDir, trust: Option<TrustedKeys>) -> Host {
+    host_settling(dir, trust, Duration::ZERO)
+}
+
+fn host_settling(dir: tempfile::TempDir, trust: Option<TrustedKeys>, settle: Duration) -> Host {
     let runtime = Arc::new(Runtime::new(Limits::default(), Some(&cache_dir())).unwrap());
     let admission = Arc::new(Admission::new(runtime.clone(), trust));
     let registry = admission.load_dir(dir.path()).unwrap();
     let metrics = Metrics::unregistered();
     let dispatcher = Arc::new(Dispatcher::new(runtime, registry, metrics.clone()));
-    let reloader = Reloader::new(
-        admission,
-        dispatcher.clone(),
-        dir.path(),
-        Duration::ZERO,
-        metrics,
-    );
+    let reloader = Reloader::new(admission, dispatcher.clone(), dir.path(), settle, metrics);
     Host {
         dir,
         dispatcher,
@@ -344,6 +342,34 @@ async fn with_trusted_keys_only_signed_modules_are_admitted() {
     // Signed by the trusted key: admitted.
     install(host.dir.path(), "hostile.wasm.sig", signed(&v2).as_bytes());
     install(host.dir.path(), "hostile.wasm", &v2);
+    assert_eq!(host.reloader.reload().admitted.len(), 1);
+    assert_eq!(
+        served_version(&host.dispatcher.run(hostile_request("gcp")).await),
+        Ok("2.0.0".into())
+    );
+}
+
+#[tokio::test]
+async fn a_file_still_being_written_is_not_read_until_it_settles() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "hostile.wasm", &variant("1.0.0", &[], &[]));
+    // Old enough to load at start.
+    std::thread::sleep(Duration::from_millis(300));
+    let host = host_settling(dir, None, Duration::from_millis(250));
+
+    install(host.dir.path(), "hostile.wasm", &variant("2.0.0", &[], &[]));
+    let report = host.reloader.reload();
+    assert_eq!(report.deferred.len(), 1, "{report:?}");
+    assert!(
+        report.admitted.is_empty() && report.rejected.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(
+        served_version(&host.dispatcher.run(hostile_request("gcp")).await),
+        Ok("1.0.0".into())
+    );
+
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(host.reloader.reload().admitted.len(), 1);
     assert_eq!(
         served_version(&host.dispatcher.run(hostile_request("gcp")).await),

@@ -150,12 +150,14 @@ pub async fn serve(modules: &Path, extra: &[&str]) -> String {
         "function-cluster-platform".to_string(),
         "--address".into(),
         address.clone(),
-        "--metrics-address=".into(),
         "--modules-dir".into(),
         modules.display().to_string(),
     ];
     argv.extend(extra.iter().map(|s| s.to_string()));
     argv.extend(["--cache-dir".to_string(), cache_dir().display().to_string()]);
+    if !extra.contains(&"--metrics-address") {
+        argv.push("--metrics-address=".into());
+    }
     let cli = fnhost::cli::Cli::try_parse_from(argv).unwrap();
     tokio::spawn(async move {
         if let Err(e) = fnhost::server::serve(cli.serve).await {
@@ -225,4 +227,39 @@ pub fn served_version(rsp: &RunFunctionResponse) -> Result<String, String> {
         .as_str()
         .unwrap_or_default()
         .to_string())
+}
+
+/// One HTTP/1.1 request on a fresh connection: (status, body).
+pub async fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer (413) and close before reading the whole body.
+    let _ = stream.write_all(body).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }

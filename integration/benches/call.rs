@@ -1,0 +1,167 @@
+//! Per-call cost of the cluster module, native vs through wasm (broken
+//! down by phase), and the host's cold start with and without the
+//! compiled-module cache.
+//!
+//! `cargo bench -p platform-integration --bench call` measures; without
+//! `--bench` (as `cargo test -p platform-integration --benches` runs it)
+//! it runs a few iterations only, to prove the benchmark still works.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use cluster_platform::protocol as native;
+use fnhost::convert;
+use fnhost::limits::Limits;
+use fnhost::runtime::Runtime;
+use function_sdk_rust::proto::v1 as pb;
+use function_sdk_rust::resource::struct_to_json;
+use platform_integration::*;
+use serde_json::Value;
+
+/// The same request as the guest library sees it natively.
+fn native_request(req: &pb::RunFunctionRequest) -> native::Request {
+    let body = |r: &pb::Resource| {
+        r.resource
+            .as_ref()
+            .map(struct_to_json)
+            .unwrap_or(Value::Null)
+    };
+    let state = |s: Option<&pb::State>| native::State {
+        composite: s
+            .and_then(|s| s.composite.as_ref())
+            .map(|r| native::Resource::new(body(r))),
+        resources: s
+            .map(|s| {
+                s.resources
+                    .iter()
+                    .map(|(k, v)| (k.clone(), native::Resource::new(body(v))))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let required =
+        |m: &std::collections::HashMap<String, pb::Resources>| -> BTreeMap<String, Vec<Value>> {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.items.iter().map(body).collect()))
+                .collect()
+        };
+    native::Request {
+        tag: req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default(),
+        observed: state(req.observed.as_ref()),
+        desired: state(req.desired.as_ref()),
+        input: req.input.as_ref().map(struct_to_json),
+        context: req.context.as_ref().map(struct_to_json),
+        extra_resources: required(&req.extra_resources),
+        required_resources: required(&req.required_resources),
+        credentials: BTreeMap::new(),
+    }
+}
+
+fn per_call(iterations: usize) {
+    let runtime = Runtime::new(Limits::default(), None).expect("runtime");
+    let module = runtime
+        .load(&wasm("cluster_platform.wasm"))
+        .expect("module");
+    println!(
+        "| claim | resources | native | wasm total (p50 / p99) | request → WIT | instantiate | guest run | WIT → response | wasm / native |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for cloud in ["gcp", "aws", "azure"] {
+        let req = answer_requirements(bare_request(&example_xr(cloud), "cluster"), |r| {
+            let rsp = runtime
+                .call(&module, &convert::request_to_wit(r))
+                .expect("call");
+            convert::response_from_wit(rsp, "").expect("response")
+        });
+        let mut samples: [Vec<Duration>; 6] = Default::default();
+        let mut resources = 0;
+        for _ in 0..iterations {
+            // Native: the library on the same request, conversion included.
+            let t = Instant::now();
+            let mut log = cluster_platform::log::Log::default();
+            let rsp = cluster_platform::platform::run(&native_request(&req), &mut log);
+            samples[0].push(t.elapsed());
+            std::hint::black_box(rsp);
+
+            let t = Instant::now();
+            runtime.instantiate_only(&module).expect("instantiate");
+            samples[1].push(t.elapsed());
+
+            let t0 = Instant::now();
+            let w = convert::request_to_wit(&req);
+            let t1 = Instant::now();
+            let rsp = runtime.call(&module, &w).expect("call");
+            let t2 = Instant::now();
+            let rsp = convert::response_from_wit(rsp, "tag").expect("response");
+            let t3 = Instant::now();
+            resources = rsp.desired.as_ref().map_or(0, |d| d.resources.len());
+            samples[2].push(t1 - t0);
+            samples[3].push(t2 - t1);
+            samples[4].push(t3 - t2);
+            samples[5].push(t3 - t0);
+        }
+        let [native_t, inst, to_wit, run, from_wit, total] = samples.map(stats);
+        println!(
+            "| {cloud} | {resources} | {:.0} µs | {:.0} / {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.2}x |",
+            micros(native_t.p50),
+            micros(total.p50),
+            micros(total.p99),
+            micros(to_wit.p50),
+            micros(inst.p50),
+            // The call includes instantiation; the guest's own run is the rest.
+            micros(run.p50) - micros(inst.p50),
+            micros(from_wit.p50),
+            micros(total.p50) / micros(native_t.p50),
+        );
+    }
+}
+
+/// Process start to the first successful RunFunction.
+fn cold_start(cache: Option<&std::path::Path>) -> Duration {
+    let modules = tempfile::tempdir().expect("tempdir");
+    install(
+        modules.path(),
+        "cluster_platform.wasm",
+        &std::fs::read(wasm("cluster_platform.wasm")).expect("wasm"),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let extra: Vec<String> = cache
+        .map(|c| vec!["--cache-dir".into(), c.display().to_string()])
+        .unwrap_or_default();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let host = HostProcess::spawn(modules.path(), &extra);
+    rt.block_on(async {
+        let req = bare_request(&example_xr("gcp"), "cluster");
+        loop {
+            let mut client = host.client().await;
+            if client.run_function(req.clone()).await.is_ok() {
+                return started.elapsed();
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let iterations = if full { 2000 } else { 3 };
+    println!("## Per call ({iterations} iterations, p50 unless noted)\n");
+    per_call(iterations);
+
+    let runs = if full { 5 } else { 1 };
+    let cache = tempfile::tempdir().expect("tempdir");
+    let without: Vec<Duration> = (0..runs).map(|_| cold_start(None)).collect();
+    cold_start(Some(cache.path())); // fills the cache
+    let with: Vec<Duration> = (0..runs).map(|_| cold_start(Some(cache.path()))).collect();
+    println!("\n## Cold start ({runs} runs, process start to first successful call, p50)\n");
+    println!("| compiled cache | time |\n|---|---|");
+    println!(
+        "| none (compiles the module) | {:.0} ms |",
+        stats(without).p50.as_secs_f64() * 1e3
+    );
+    println!("| warm | {:.0} ms |", stats(with).p50.as_secs_f64() * 1e3);
+}

@@ -1,0 +1,298 @@
+//! End to end over gRPC on loopback with a real tonic client: latency
+//! sequentially and with 16 concurrent streams, throughput at saturation,
+//! resident memory, module swap time, and a soak with swaps under load.
+//!
+//! `cargo bench -p platform-integration --bench grpc` measures (a 60 s
+//! soak); without `--bench` it runs briefly to prove it still works.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use fnhost::convert;
+use fnhost::limits::Limits;
+use fnhost::runtime::Runtime;
+use function_sdk_rust::proto::v1 as pb;
+use platform_integration::*;
+
+const STREAMS: usize = 16;
+const TOKEN: &str = "bench-upload-token-0123456789";
+
+/// A GCP production request with its EnvironmentConfigs answered.
+fn complete_request() -> pb::RunFunctionRequest {
+    let runtime = Runtime::new(Limits::default(), None).expect("runtime");
+    let module = runtime
+        .load(&wasm("cluster_platform.wasm"))
+        .expect("module");
+    answer_requirements(bare_request(&example_xr("gcp"), "cluster"), |r| {
+        let rsp = runtime
+            .call(&module, &convert::request_to_wit(r))
+            .expect("call");
+        convert::response_from_wit(rsp, "").expect("response")
+    })
+}
+
+fn failed(rsp: &Result<tonic::Response<pb::RunFunctionResponse>, tonic::Status>) -> bool {
+    match rsp {
+        Ok(rsp) => rsp
+            .get_ref()
+            .results
+            .iter()
+            .any(|r| r.severity == pb::Severity::Fatal as i32),
+        Err(_) => true,
+    }
+}
+
+/// Runs `STREAMS` streams, each on its own connection, until `calls_each`
+/// calls or `stop`; returns the latencies and the number of failed calls.
+async fn load(
+    address: String,
+    req: pb::RunFunctionRequest,
+    calls_each: usize,
+    stop: Arc<AtomicBool>,
+) -> (Vec<Duration>, u64) {
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..STREAMS {
+        let mut client = pb::function_runner_service_client::FunctionRunnerServiceClient::connect(
+            format!("http://{address}"),
+        )
+        .await
+        .expect("connect");
+        let (req, stop, failures) = (req.clone(), stop.clone(), failures.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(calls_each);
+            for _ in 0..calls_each {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let t = Instant::now();
+                let rsp = client.run_function(req.clone()).await;
+                latencies.push(t.elapsed());
+                if failed(&rsp) {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("stream"));
+    }
+    (all, failures.load(Ordering::Relaxed))
+}
+
+/// The sha256 the upload API lists for the cluster module.
+async fn serving_digest(upload: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(upload)
+        .await
+        .expect("upload API");
+    let head = format!(
+        "GET /modules HTTP/1.1\r\nHost: {upload}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let listed: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    listed["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == "cluster-platform")
+        .and_then(|m| m["sha256"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Installs `bytes` and waits until the host serves them.
+async fn swap(dir: &std::path::Path, upload: &str, bytes: &[u8]) -> Duration {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(bytes));
+    let landed = Instant::now();
+    install(dir, "cluster_platform.wasm", bytes);
+    while serving_digest(upload).await != digest {
+        assert!(
+            landed.elapsed() < Duration::from_secs(60),
+            "the new module never served"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    landed.elapsed()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (sequential, per_stream, soak) = if full {
+        (2000, 250, Duration::from_secs(60))
+    } else {
+        (20, 5, Duration::from_secs(2))
+    };
+    let modules = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let token = tempfile::NamedTempFile::new().expect("token");
+    std::fs::write(token.path(), TOKEN).expect("token");
+    let cluster = std::fs::read(wasm("cluster_platform.wasm")).expect("wasm");
+    install(modules.path(), "cluster_platform.wasm", &cluster);
+    let upload = format!("127.0.0.1:{}", free_port());
+    let host = HostProcess::spawn(
+        modules.path(),
+        &[
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+            "--upload-address",
+            &upload,
+            "--upload-token-file",
+            token.path().to_str().unwrap(),
+        ],
+    );
+    let req = complete_request();
+    let mut client = host.client().await;
+    assert!(
+        !failed(&client.run_function(req.clone()).await),
+        "the request fails"
+    );
+    let idle_rss = host.rss_kib();
+
+    let mut latencies = Vec::new();
+    for _ in 0..sequential {
+        let t = Instant::now();
+        let rsp = client.run_function(req.clone()).await;
+        latencies.push(t.elapsed());
+        assert!(!failed(&rsp));
+    }
+    let seq = stats(latencies);
+
+    let started = Instant::now();
+    let (latencies, failures) = load(
+        host.address.clone(),
+        req.clone(),
+        per_stream,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    let wall = started.elapsed();
+    let loaded_rss = host.rss_kib();
+    let calls = latencies.len();
+    let conc = stats(latencies);
+
+    println!(
+        "## End to end over gRPC (GCP production claim, {} resources)\n",
+        {
+            let rsp = client
+                .run_function(req.clone())
+                .await
+                .expect("call")
+                .into_inner();
+            rsp.desired.map_or(0, |d| d.resources.len())
+        }
+    );
+    println!("| load | calls | p50 | p99 | throughput | failed |\n|---|---|---|---|---|---|");
+    println!(
+        "| sequential, 1 stream | {sequential} | {:.2} ms | {:.2} ms | {:.0} calls/s | 0 |",
+        seq.p50.as_secs_f64() * 1e3,
+        seq.p99.as_secs_f64() * 1e3,
+        1.0 / seq.mean.as_secs_f64()
+    );
+    println!(
+        "| {STREAMS} concurrent streams | {calls} | {:.2} ms | {:.2} ms | {:.0} calls/s | {failures} |",
+        conc.p50.as_secs_f64() * 1e3,
+        conc.p99.as_secs_f64() * 1e3,
+        calls as f64 / wall.as_secs_f64()
+    );
+    println!("\n## Resident memory\n\n| when | RSS |\n|---|---|");
+    println!(
+        "| idle, after the first call | {:.1} MiB |",
+        idle_rss as f64 / 1024.0
+    );
+    println!(
+        "| after {STREAMS}-stream load | {:.1} MiB |",
+        loaded_rss as f64 / 1024.0
+    );
+
+    // Swap time: a new digest of the cluster module, compiled on arrival
+    // (cold) or found in the compiled cache (warm).
+    let cold = swap(
+        modules.path(),
+        &upload,
+        &with_custom_section(&cluster, "cold"),
+    )
+    .await;
+    let warm_bytes = with_custom_section(&cluster, "warm");
+    let staging = tempfile::tempdir().expect("tempdir");
+    install(staging.path(), "cluster_platform.wasm", &warm_bytes);
+    let status = std::process::Command::new(host_binary())
+        .args(["compile", "--modules-dir"])
+        .arg(staging.path())
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("compile");
+    assert!(status.success());
+    let warm = swap(modules.path(), &upload, &warm_bytes).await;
+    println!(
+        "\n## Module swap (file renamed into place to the new digest serving; settle 50 ms)\n"
+    );
+    println!("| compiled cache | time |\n|---|---|");
+    println!(
+        "| cold (compiled on arrival) | {:.0} ms |",
+        cold.as_secs_f64() * 1e3
+    );
+    println!(
+        "| warm (precompiled) | {:.0} ms |",
+        warm.as_secs_f64() * 1e3
+    );
+
+    // Soak: 16 streams for the whole period, a swap every 5 s (2 s in
+    // quick mode), alternating two digests of the module.
+    let before = host.rss_kib();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Bounded by the stop flag and a per-stream call cap.
+    let soak_load = tokio::spawn(load(
+        host.address.clone(),
+        req.clone(),
+        1_000_000,
+        stop.clone(),
+    ));
+    let started = Instant::now();
+    let mut swaps = 0;
+    while started.elapsed() < soak {
+        tokio::time::sleep(if full {
+            Duration::from_secs(5)
+        } else {
+            Duration::from_secs(1)
+        })
+        .await;
+        swap(
+            modules.path(),
+            &upload,
+            &with_custom_section(&cluster, &format!("soak-{}", swaps % 2)),
+        )
+        .await;
+        swaps += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (latencies, failures) = soak_load.await.expect("soak");
+    let after = host.rss_kib();
+    println!(
+        "\n## Soak ({:.0} s, {STREAMS} streams, {swaps} swaps)\n",
+        started.elapsed().as_secs_f64()
+    );
+    println!("| calls | failed | p99 | RSS before | RSS after |\n|---|---|---|---|---|");
+    println!(
+        "| {} | {failures} | {:.2} ms | {:.1} MiB | {:.1} MiB |",
+        latencies.len(),
+        stats(latencies).p99.as_secs_f64() * 1e3,
+        before as f64 / 1024.0,
+        after as f64 / 1024.0
+    );
+    assert_eq!(failures, 0, "calls failed during the soak");
+}

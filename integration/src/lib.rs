@@ -1,0 +1,224 @@
+//! Shared pieces of the benchmarks and cross-crate tests: where things are,
+//! the host process, requests, and latency statistics.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fnhost::render::{claim, docs, pipeline};
+use function_sdk_rust::proto::v1 as pb;
+use function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient;
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A built guest module (`make guest`).
+pub fn wasm(name: &str) -> PathBuf {
+    let path = std::env::var_os("GUEST_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/wasm32-wasip2/release"))
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `make guest` first",
+        path.display()
+    );
+    path
+}
+
+/// The host binary of the profile this code was built with.
+pub fn host_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<name>-<hash> -> target/<profile>/function-cluster-platform
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .join("function-cluster-platform");
+    assert!(
+        path.exists(),
+        "{} is missing: build the host of this profile first",
+        path.display()
+    );
+    path
+}
+
+/// A copy of `wasm` with a custom section appended: the same behaviour
+/// under a new digest.
+pub fn with_custom_section(wasm: &[u8], payload: &str) -> Vec<u8> {
+    let name = b"swap";
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.extend_from_slice(payload.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    let mut len = body.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend(body);
+    out
+}
+
+/// Writes `bytes` as `dir/name` with a temporary file and a rename.
+pub fn install(dir: &Path, name: &str, bytes: &[u8]) {
+    let tmp = dir.join(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).expect("write module");
+    std::fs::rename(&tmp, dir.join(name)).expect("rename module");
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A host process serving `modules` insecurely on loopback.
+pub struct HostProcess {
+    pub child: Child,
+    pub address: String,
+}
+
+impl HostProcess {
+    pub fn spawn(modules: &Path, extra: &[&str]) -> Self {
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let child = Command::new(host_binary())
+            .args([
+                "--insecure",
+                "--metrics-address=",
+                "--module-settle",
+                "50ms",
+                "--address",
+                &address,
+            ])
+            .arg("--modules-dir")
+            .arg(modules)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn host");
+        Self { child, address }
+    }
+
+    /// Resident memory of the process, in KiB (Linux).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A client, once the host answers.
+    pub async fn client(&self) -> FunctionRunnerServiceClient<Channel> {
+        let started = Instant::now();
+        loop {
+            if let Ok(client) =
+                FunctionRunnerServiceClient::connect(format!("http://{}", self.address)).await
+            {
+                return client;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the host did not listen"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The composite of an example claim.
+pub fn example_xr(cloud: &str) -> Value {
+    let xrd = docs::read_one(&root().join("apis/cluster/definition.yaml"), "the XRD").ok();
+    let claim = docs::read_one(
+        &root().join(format!("examples/{cloud}/claim.yaml")),
+        "the claim",
+    )
+    .expect("claim");
+    claim::composite_for(claim, xrd.as_ref()).expect("composite")
+}
+
+pub fn input(module: &str) -> Value {
+    json!({"apiVersion": "myplatform.io/v1alpha1", "kind": "Input", "module": module})
+}
+
+/// A request for `xr` through `module`, without requirements answered.
+pub fn bare_request(xr: &Value, module: &str) -> pb::RunFunctionRequest {
+    pb::RunFunctionRequest {
+        meta: Some(pb::RequestMeta {
+            tag: "bench".into(),
+            ..Default::default()
+        }),
+        observed: Some(pb::State {
+            composite: Some(pipeline::resource(xr)),
+            ..Default::default()
+        }),
+        input: Some(pipeline::to_struct(&input(module))),
+        ..Default::default()
+    }
+}
+
+/// Fills `req`'s required resources from the example EnvironmentConfigs
+/// the way Crossplane's loop does, calling `call` until they settle.
+pub fn answer_requirements(
+    mut req: pb::RunFunctionRequest,
+    mut call: impl FnMut(&pb::RunFunctionRequest) -> pb::RunFunctionResponse,
+) -> pb::RunFunctionRequest {
+    let available = docs::read(&root().join("examples/envconfigs")).expect("envconfigs");
+    for _ in 0..pipeline::MAX_REQUIREMENTS_ITERATIONS {
+        let wanted = call(&req).requirements.unwrap_or_default();
+        let resources = pipeline::fetch(&wanted.resources, &available);
+        let extra = pipeline::fetch(&wanted.extra_resources, &available);
+        if resources == req.required_resources && extra == req.extra_resources {
+            break;
+        }
+        req.required_resources = resources;
+        req.extra_resources = extra;
+    }
+    req
+}
+
+pub struct Stats {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub mean: Duration,
+}
+
+pub fn stats(mut samples: Vec<Duration>) -> Stats {
+    assert!(!samples.is_empty(), "no samples");
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Stats {
+        p50: at(0.5),
+        p99: at(0.99),
+        mean: samples.iter().sum::<Duration>() / samples.len() as u32,
+    }
+}
+
+pub fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}

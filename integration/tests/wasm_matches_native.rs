@@ -1,0 +1,129 @@
+//! Every golden case of the cluster module renders the same through the
+//! wasm component, with the host's conversions, as the library does
+//! natively; and what the component renders validates against the
+//! providers' CRDs.
+
+#[path = "../../guest/tests/common/mod.rs"]
+mod common;
+#[allow(dead_code)]
+#[path = "../../guest/tests/schema/mod.rs"]
+mod schema;
+
+use std::collections::BTreeMap;
+
+use cluster_platform::protocol::{Ready, Severity};
+use fnhost::convert;
+use fnhost::limits::Limits;
+use fnhost::runtime::Runtime;
+use function_sdk_rust::proto::v1 as pb;
+use function_sdk_rust::resource::struct_to_json;
+use platform_integration::{answer_requirements, bare_request, wasm};
+use serde_json::Value;
+
+fn ready(r: Ready) -> i32 {
+    (match r {
+        Ready::Unspecified => pb::Ready::Unspecified,
+        Ready::True => pb::Ready::True,
+        Ready::False => pb::Ready::False,
+    }) as i32
+}
+
+fn severity(s: Severity) -> i32 {
+    (match s {
+        Severity::Fatal => pb::Severity::Fatal,
+        Severity::Warning => pb::Severity::Warning,
+        Severity::Normal => pb::Severity::Normal,
+    }) as i32
+}
+
+#[test]
+fn every_case_renders_the_same_through_wasm_and_is_schema_valid() {
+    let runtime = Runtime::new(Limits::default(), None).unwrap();
+    let module = runtime.load(&wasm("cluster_platform.wasm")).unwrap();
+    let call = |r: &pb::RunFunctionRequest| {
+        let rsp = runtime.call(&module, &convert::request_to_wit(r)).unwrap();
+        convert::response_from_wit(rsp, "tag").unwrap()
+    };
+    let crds_dir = schema::crds_dir();
+    let crds = if crds_dir.is_dir() {
+        Some(schema::Crds::load(&crds_dir).unwrap())
+    } else {
+        eprintln!(
+            "SKIPPING schema validation of the wasm output: {} does not exist (set CRDS_DIR)",
+            crds_dir.display()
+        );
+        None
+    };
+
+    let mut checked = 0;
+    let mut schema_errors = Vec::new();
+    for (case, xr) in common::cases() {
+        let native = common::render(xr.clone());
+        let rsp = call(&answer_requirements(bare_request(&xr, "cluster"), call));
+
+        let desired = rsp.desired.clone().unwrap_or_default();
+        let through_wasm: BTreeMap<String, (Value, i32)> = desired
+            .resources
+            .iter()
+            .map(|(name, r)| {
+                (
+                    name.clone(),
+                    (
+                        r.resource.as_ref().map(struct_to_json).unwrap_or_default(),
+                        r.ready,
+                    ),
+                )
+            })
+            .collect();
+        let natively: BTreeMap<String, (Value, i32)> = native
+            .desired
+            .resources
+            .iter()
+            .map(|(name, r)| (name.clone(), (r.body.clone(), ready(r.ready))))
+            .collect();
+        assert_eq!(
+            through_wasm.keys().collect::<Vec<_>>(),
+            natively.keys().collect::<Vec<_>>(),
+            "{case}"
+        );
+        assert_eq!(through_wasm, natively, "{case}: resources differ");
+        assert_eq!(
+            desired
+                .composite
+                .and_then(|c| c.resource)
+                .map(|s| struct_to_json(&s)),
+            native.desired.composite.map(|c| c.body),
+            "{case}: composite differs"
+        );
+        let native_results: Vec<(i32, String)> = native
+            .results
+            .iter()
+            .map(|r| (severity(r.severity), r.message.clone()))
+            .collect();
+        let wasm_results: Vec<(i32, String)> = rsp
+            .results
+            .iter()
+            .map(|r| (r.severity, r.message.clone()))
+            .collect();
+        assert_eq!(wasm_results, native_results, "{case}: results differ");
+
+        if let Some(crds) = &crds {
+            for (name, (body, _)) in &through_wasm {
+                checked += 1;
+                for error in crds.validate(body) {
+                    schema_errors.push(format!("{case} / {name}: {error}"));
+                }
+            }
+        }
+    }
+    assert!(
+        crds.is_none() || checked > 300,
+        "only {checked} resources validated"
+    );
+    assert!(
+        schema_errors.is_empty(),
+        "{} schema errors:\n{}",
+        schema_errors.len(),
+        schema_errors.join("\n")
+    );
+}
