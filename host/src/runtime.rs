@@ -16,6 +16,9 @@ use crate::cache::CompiledCache;
 use crate::guest_log::{GuestLog, ModuleTag};
 use crate::limits::{Limits, MemoryGuard};
 
+/// Linear memory kept resident per pool slot between instances.
+const KEEP_RESIDENT: usize = 4 << 20;
+
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -138,7 +141,12 @@ impl Runtime {
             .total_memories(slots * 4)
             .total_tables(slots * 8)
             .total_stacks(slots)
-            .max_memory_size(limits.memory_bytes);
+            .max_memory_size(limits.memory_bytes)
+            // Memory a call touched is zeroed in place rather than handed
+            // back to the kernel, up to this much: the next instance in the
+            // slot then takes no page faults for it.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         spawn_epoch_ticker(&engine)?;

@@ -318,3 +318,48 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
         "{stderr}"
     );
 }
+
+/// The printed stream for each example claim matches its golden file
+/// (`UPDATE_GOLDEN=1` rewrites them after an intended change).
+#[test]
+fn each_example_renders_its_golden_stream() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    for cloud in ["gcp", "aws", "azure"] {
+        let claim = format!("examples/{cloud}/claim.yaml");
+        let out = render(
+            modules.path(),
+            &[
+                &claim,
+                "apis/cluster/composition.yaml",
+                "examples/functions.yaml",
+                "-e",
+                "examples/envconfigs",
+                "-r",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = String::from_utf8(out.stdout).unwrap();
+        let golden =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{cloud}.yaml"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &printed).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap();
+        if printed != expected {
+            let line = printed
+                .lines()
+                .zip(expected.lines())
+                .position(|(a, b)| a != b)
+                .map_or_else(|| "the length".to_string(), |n| format!("line {}", n + 1));
+            panic!(
+                "{cloud}: the rendered stream differs from {} at {line}; if the change is intended, rerun with UPDATE_GOLDEN=1",
+                golden.display()
+            );
+        }
+    }
+}

@@ -116,6 +116,35 @@ fn per_call(iterations: usize) {
     }
 }
 
+/// The floor: a minimal module (it copies the request forward and adds
+/// one resource) through the same path.
+fn minimal_module(iterations: usize) {
+    let runtime = Runtime::new(Limits::default(), None).expect("runtime");
+    let module = runtime.load(&wasm("hostile_guest.wasm")).expect("module");
+    let req = bare_request(&example_xr("gcp"), "hostile");
+    let (mut inst, mut total) = (Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        let t = Instant::now();
+        runtime.instantiate_only(&module).expect("instantiate");
+        inst.push(t.elapsed());
+        let t = Instant::now();
+        let rsp = runtime
+            .call(&module, &convert::request_to_wit(&req))
+            .expect("call");
+        std::hint::black_box(convert::response_from_wit(rsp, "tag").expect("response"));
+        total.push(t.elapsed());
+    }
+    let (inst, total) = (stats(inst), stats(total));
+    println!("\n## Minimal module ({iterations} iterations)\n");
+    println!("| instantiate (p50) | instantiate + call + conversions (p50 / p99) |\n|---|---|");
+    println!(
+        "| {:.0} µs | {:.0} / {:.0} µs |",
+        micros(inst.p50),
+        micros(total.p50),
+        micros(total.p99)
+    );
+}
+
 /// Process start to the first successful RunFunction.
 fn cold_start(cache: Option<&std::path::Path>) -> Duration {
     let modules = tempfile::tempdir().expect("tempdir");
@@ -151,6 +180,7 @@ fn main() {
     let iterations = if full { 2000 } else { 3 };
     println!("## Per call ({iterations} iterations, p50 unless noted)\n");
     per_call(iterations);
+    minimal_module(iterations);
 
     let runs = if full { 5 } else { 1 };
     let cache = tempfile::tempdir().expect("tempdir");
