@@ -97,17 +97,17 @@ fn cases() -> Vec<(&'static str, RunFunctionRequest, Expect)> {
         (
             "no observed composite",
             no_composite,
-            Expect::Fatal("no metadata.labels.cloud"),
+            Expect::Fatal("no observed composite resource"),
         ),
         (
             "odd characters in the cloud label",
             claim_with("/metadata/labels/cloud", json!("gcp\u{0};💥 DROP")),
-            Expect::Fatal("for cloud"),
+            Expect::Fatal("expected one of gcp, aws, azure"),
         ),
         (
             "a 10,000-character cloud label",
             claim_with("/metadata/labels/cloud", json!(long_label)),
-            Expect::Fatal("for cloud"),
+            Expect::Fatal("expected one of gcp, aws, azure"),
         ),
         (
             "an unknown cloud",

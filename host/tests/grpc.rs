@@ -76,7 +76,7 @@ async fn bad_input_is_a_fatal_result_with_the_tag_not_a_grpc_error() {
     let cases = [
         (
             request("a", &no_cloud, Some(&input("cluster"))),
-            "the composite has no metadata.labels.cloud",
+            "metadata.labels.cloud is missing",
         ),
         (
             request("b", &gcp_claim(), None),
