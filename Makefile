@@ -6,7 +6,7 @@ CACHE      := target/module-cache
 HOST       := target/debug/function-cluster-platform
 IMAGE      ?= function-cluster-platform:dev
 
-.PHONY: setup guest build host-release warm-cache test run render-gcp render-aws render-azure bench image xpkg fmt lint
+.PHONY: setup guest build host-release warm-cache test run render-gcp render-aws render-azure bench image xpkg fmt lint fuzz
 
 setup:
 	rustup target add wasm32-wasip2
@@ -66,3 +66,11 @@ image:
 xpkg: image
 	@command -v crossplane >/dev/null || { echo "the crossplane CLI is not installed"; exit 1; }
 	crossplane xpkg build -f package --embed-runtime-image=$(IMAGE) -o function-cluster-platform.xpkg
+
+# Bounded fuzzing (nightly + cargo-fuzz). New corpus entries land in
+# fuzz/corpus/<target>; copy a crash from fuzz/artifacts/<target> into
+# fuzz/regressions/<target> so the tests replay it.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && cargo +nightly fuzz run claim -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && cargo +nightly fuzz run conversion -- -max_total_time=$(FUZZ_SECONDS)

@@ -136,9 +136,12 @@ impl Runtime {
         config.epoch_interruption(true);
         let slots = limits.max_concurrent_calls + 4; // + loads and self-tests
         let mut pool = PoolingAllocationConfig::new();
+        // A Rust wasip2 component has one memory and a few core instances;
+        // the pool reserves address space for every slot, and keeps up to
+        // KEEP_RESIDENT of each used memory slot resident.
         pool.total_component_instances(slots)
             .total_core_instances(slots * 8)
-            .total_memories(slots * 4)
+            .total_memories(slots * 2)
             .total_tables(slots * 8)
             .total_stacks(slots)
             .max_memory_size(limits.memory_bytes)

@@ -135,23 +135,29 @@ impl Pki {
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         (cert.pem(), key.serialize_pem())
     }
+
+    /// Serves the cluster module over mTLS with a certificate for
+    /// localhost; returns the address and what must outlive the server.
+    async fn serve(&self) -> (String, [tempfile::TempDir; 2]) {
+        let certs = tempfile::tempdir().unwrap();
+        let (cert, key) = self.issue("localhost");
+        std::fs::write(certs.path().join("tls.crt"), cert).unwrap();
+        std::fs::write(certs.path().join("tls.key"), key).unwrap();
+        std::fs::write(certs.path().join("ca.crt"), &self.ca_pem).unwrap();
+        let modules = modules_dir(&[CLUSTER_WASM]);
+        let address = serve(
+            modules.path(),
+            &["--tls-certs-dir", certs.path().to_str().unwrap()],
+        )
+        .await;
+        (address, [certs, modules])
+    }
 }
 
 #[tokio::test]
 async fn mtls_serves_a_client_with_a_certificate_and_refuses_one_without() {
     let pki = Pki::new();
-    let certs = tempfile::tempdir().unwrap();
-    let (server_cert, server_key) = pki.issue("localhost");
-    std::fs::write(certs.path().join("tls.crt"), server_cert).unwrap();
-    std::fs::write(certs.path().join("tls.key"), server_key).unwrap();
-    std::fs::write(certs.path().join("ca.crt"), &pki.ca_pem).unwrap();
-
-    let modules = modules_dir(&[CLUSTER_WASM]);
-    let address = serve(
-        modules.path(),
-        &["--tls-certs-dir", certs.path().to_str().unwrap()],
-    )
-    .await;
+    let (address, _dirs) = pki.serve().await;
     let port = address.rsplit(':').next().unwrap();
     let endpoint = format!("https://localhost:{port}");
 
@@ -198,18 +204,7 @@ async fn mtls_serves_a_client_with_a_certificate_and_refuses_one_without() {
 
 #[tokio::test]
 async fn insecure_over_plaintext_is_refused_when_serving_mtls() {
-    let pki = Pki::new();
-    let certs = tempfile::tempdir().unwrap();
-    let (cert, key) = pki.issue("localhost");
-    std::fs::write(certs.path().join("tls.crt"), cert).unwrap();
-    std::fs::write(certs.path().join("tls.key"), key).unwrap();
-    std::fs::write(certs.path().join("ca.crt"), &pki.ca_pem).unwrap();
-    let modules = modules_dir(&[CLUSTER_WASM]);
-    let address = serve(
-        modules.path(),
-        &["--tls-certs-dir", certs.path().to_str().unwrap()],
-    )
-    .await;
+    let (address, _dirs) = Pki::new().serve().await;
     let refused = async {
         let mut client = FunctionRunnerServiceClient::connect(format!("http://{address}")).await?;
         client

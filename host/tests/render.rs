@@ -46,6 +46,18 @@ fn documents(output: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The composition resource names of composed documents, in order.
+fn resource_names(composed: &[Value]) -> Vec<&str> {
+    composed
+        .iter()
+        .map(|d| {
+            d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn kinds(docs: &[Value]) -> Vec<String> {
     docs.iter()
         .map(|d| d["kind"].as_str().unwrap_or_default().to_string())
@@ -76,14 +88,7 @@ fn a_claim_renders_as_its_composite_with_crossplane_metadata() {
         "a whole platform, got {:?}",
         kinds(&docs)
     );
-    let names: Vec<&str> = composed
-        .iter()
-        .map(|d| {
-            d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let names = resource_names(composed);
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(
@@ -233,14 +238,7 @@ fn a_development_runtime_step_is_called_over_grpc() {
     let _ = remote.kill();
     let _ = remote.wait();
     let docs = documents(&out.expect("render with a Development step never succeeded"));
-    let names: Vec<&str> = docs[1..]
-        .iter()
-        .map(|d| {
-            d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let names = resource_names(&docs[1..]);
     assert!(
         names.contains(&"hello"),
         "the remote step's resource is missing: {names:?}"

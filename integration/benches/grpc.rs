@@ -264,6 +264,7 @@ async fn main() {
     ));
     let started = Instant::now();
     let mut swaps = 0;
+    let mut rss_trend: Vec<String> = Vec::new();
     while started.elapsed() < soak {
         tokio::time::sleep(if full {
             Duration::from_secs(5)
@@ -278,6 +279,7 @@ async fn main() {
         )
         .await;
         swaps += 1;
+        rss_trend.push(format!("{:.0}", host.rss_kib() as f64 / 1024.0));
     }
     stop.store(true, Ordering::Relaxed);
     let (latencies, failures) = soak_load.await.expect("soak");
@@ -294,5 +296,6 @@ async fn main() {
         before as f64 / 1024.0,
         after as f64 / 1024.0
     );
+    println!("\nRSS (MiB) after each swap: {}", rss_trend.join(", "));
     assert_eq!(failures, 0, "calls failed during the soak");
 }
