@@ -172,12 +172,23 @@ fn the_validator_catches_what_it_must() {
 fn cel_rules_outside_the_subset_fail_loudly() {
     let this = json!({"a": "x"});
     assert!(matches!(
-        cel::evaluate("self.a.lowerAscii() == 'x'", &this),
+        cel::evaluate("self.a.upperAscii() == 'X'", &this),
         Err(cel::Skip::Unsupported(_))
     ));
     assert!(matches!(
-        cel::evaluate("self.a.matches('x')", &this),
+        cel::evaluate("self.a.startsWith('x')", &this),
         Err(cel::Skip::Unsupported(_))
+    ));
+    // The string methods Crossplane's own CRDs use.
+    assert!(cel::evaluate("self.a == self.a.lowerAscii()", &json!({"a": "abc"})).unwrap());
+    assert!(!cel::evaluate("self.a == self.a.lowerAscii()", &json!({"a": "Abc"})).unwrap());
+    assert!(cel::evaluate(r"self.a.matches('^[a-z]+\\.io$')", &json!({"a": "x.io"})).unwrap());
+    assert!(!cel::evaluate(r"self.a.matches('^[a-z]+\\.io$')", &json!({"a": "x_io"})).unwrap());
+    // `||` absorbs an absent key when its other side is true, as CEL does.
+    assert!(cel::evaluate("!has(self.b) || self.b == self.b.lowerAscii()", &this).unwrap());
+    assert!(matches!(
+        cel::evaluate("self.b == 'x'", &this),
+        Err(cel::Skip::Missing)
     ));
     assert!(matches!(
         cel::evaluate("self == oldSelf", &this),

@@ -134,3 +134,15 @@ async fn a_normal_module_answers() {
     assert_eq!(fatal_message(&rsp), None);
     assert!(rsp.desired.unwrap().resources.contains_key("hello"));
 }
+
+#[tokio::test]
+async fn a_module_sees_no_environment_arguments_files_or_network() {
+    let rsp = dispatcher().run(hostile("probe")).await;
+    assert_eq!(fatal_message(&rsp), None);
+    let probe = &rsp.desired.unwrap().resources["probe"];
+    let seen = function_sdk_rust::resource::struct_to_json(probe.resource.as_ref().unwrap());
+    assert_eq!(
+        seen["data"],
+        json!({"env": "0", "args": "0", "files": "false", "network": "false"})
+    );
+}

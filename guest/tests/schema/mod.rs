@@ -156,6 +156,9 @@ pub fn validate(schema: &Value, value: &Value, path: &str, errors: &mut Vec<Stri
                 rule["message"].as_str().unwrap_or("no message")
             )),
             Err(cel::Skip::Transition) => {}
+            Err(cel::Skip::Missing) => {
+                errors.push(format!("{at}: CEL rule {text:?} reads an absent key"))
+            }
             Err(cel::Skip::Unsupported(why)) => {
                 errors.push(format!("{at}: cannot evaluate CEL rule {text:?}: {why}"))
             }
@@ -267,6 +270,9 @@ pub mod cel {
     pub enum Skip {
         /// A transition rule (`oldSelf`): it does not run on create.
         Transition,
+        /// A key the rule reads is absent: an error in CEL, absorbed by an
+        /// `||` whose other side is true.
+        Missing,
         Unsupported(String),
     }
 
@@ -307,9 +313,19 @@ pub mod cel {
                 i += 1;
                 while i < chars.len() && chars[i] != c {
                     if chars[i] == '\\' {
-                        return Err(Skip::Unsupported("escapes in string literals".into()));
+                        i += 1;
+                        match chars.get(i) {
+                            Some(e @ ('\\' | '\'' | '"')) => s.push(*e),
+                            Some('n') => s.push('\n'),
+                            other => {
+                                return Err(Skip::Unsupported(format!(
+                                    "string escape \\{other:?}"
+                                )));
+                            }
+                        }
+                    } else {
+                        s.push(chars[i]);
                     }
-                    s.push(chars[i]);
                     i += 1;
                 }
                 if i == chars.len() {
@@ -368,7 +384,7 @@ pub mod cel {
         fn json(&self) -> Result<&Value, Skip> {
             match self {
                 Val::Json(v) => Ok(v),
-                Val::Absent => Err(Skip::Unsupported("no such key".into())),
+                Val::Absent => Err(Skip::Missing),
                 Val::Bool(_) => Err(Skip::Unsupported("boolean used as a value".into())),
             }
         }
@@ -434,8 +450,14 @@ pub mod cel {
         fn or(&mut self) -> Result<Val, Skip> {
             let mut left = self.and()?;
             while self.eat("||") {
-                let right = self.and()?;
-                left = Val::Bool(left.truth()? || right.truth()?);
+                let right = self.and().and_then(|r| r.truth());
+                left = match (left.truth(), right) {
+                    // CEL's `||` absorbs an error when the other side is true.
+                    (Ok(true), Err(Skip::Missing)) | (Err(Skip::Missing), Ok(true)) => {
+                        Val::Bool(true)
+                    }
+                    (l, r) => Val::Bool(l? || r?),
+                };
             }
             Ok(left)
         }
@@ -535,6 +557,37 @@ pub mod cel {
             }
         }
 
+        /// The string methods Crossplane's CRDs use: `lowerAscii()` and
+        /// `matches(regex)`; the opening parenthesis is already eaten.
+        fn method(&mut self, name: &str, on: Val) -> Result<Val, Skip> {
+            // The arguments are read first, so the parser stays in step
+            // even when the receiver is absent.
+            let pattern = match name {
+                "lowerAscii" => None,
+                "matches" => {
+                    let Some(Tok::Str(pattern)) = self.peek().cloned() else {
+                        return Err(Skip::Unsupported("matches() without a string".into()));
+                    };
+                    self.pos += 1;
+                    Some(pattern)
+                }
+                other => return Err(Skip::Unsupported(format!("method {other}()"))),
+            };
+            self.expect(")")?;
+            let text = match on.json()? {
+                Value::String(s) => s.clone(),
+                other => return Err(Skip::Unsupported(format!("{name}() on {other}"))),
+            };
+            match pattern {
+                None => Ok(Val::Json(Value::String(text.to_ascii_lowercase()))),
+                Some(pattern) => {
+                    let regex = regex::Regex::new(&pattern)
+                        .map_err(|e| Skip::Unsupported(format!("regex {pattern}: {e}")))?;
+                    Ok(Val::Bool(regex.is_match(&text)))
+                }
+            }
+        }
+
         /// `self.a.b`: an absent key makes the rest absent.
         fn path(&mut self) -> Result<Val, Skip> {
             match self.peek() {
@@ -547,8 +600,8 @@ pub mod cel {
                     return Err(Skip::Unsupported("expected a field name".into()));
                 };
                 self.pos += 1;
-                if self.peek() == Some(&Tok::Op("(")) {
-                    return Err(Skip::Unsupported(format!("method {field}()")));
+                if self.eat("(") {
+                    return self.method(&field, cur);
                 }
                 // CEL escapes reserved words as `__word__`.
                 let key = field

@@ -1,7 +1,7 @@
 //! A composition module that misbehaves on request, so the host's sandbox
 //! limits can be tested. The step Input's `behaviour` picks what it does:
-//! `trap`, `loop`, `alloc`, `log-flood`, `huge-response`, or anything else
-//! to answer normally.
+//! `trap`, `loop`, `alloc`, `log-flood`, `huge-response`, `probe` (reports
+//! what of the host it can reach), or anything else to answer normally.
 //!
 //! Tests make variants of this one build without recompiling: the
 //! [`VARIANT`] bytes are patched in a copy of the wasm file (same length) to
@@ -48,7 +48,14 @@ mod module {
     fn behaviour(input: Option<&str>) -> String {
         let input = input.unwrap_or_default();
         // A tiny scan instead of a JSON parser keeps this module small.
-        for b in ["trap", "loop", "alloc", "log-flood", "huge-response"] {
+        for b in [
+            "trap",
+            "loop",
+            "alloc",
+            "log-flood",
+            "huge-response",
+            "probe",
+        ] {
             if input.contains(&format!("\"behaviour\":\"{b}\"")) {
                 return b.to_string();
             }
@@ -110,6 +117,26 @@ mod module {
                     for i in 0..100_000u32 {
                         emit(Level::Info, "flood", &[("i".into(), i.to_string())]);
                     }
+                }
+                "probe" => {
+                    // What the sandbox lets a module see of the host.
+                    let env = std::env::vars().count();
+                    let args = std::env::args().count();
+                    let files =
+                        std::fs::read_dir("/").is_ok() || std::fs::read("/etc/hostname").is_ok();
+                    let network = std::net::TcpStream::connect("127.0.0.1:9").is_ok()
+                        || std::net::UdpSocket::bind("0.0.0.0:0").is_ok();
+                    let body = format!(
+                        r#"{{"apiVersion":"v1","kind":"ConfigMap","data":{{"env":"{env}","args":"{args}","files":"{files}","network":"{network}"}}}}"#
+                    );
+                    response.desired.resources.push(w::NamedComposed {
+                        name: "probe".into(),
+                        resource: w::Composed {
+                            body,
+                            connection_details: Vec::new(),
+                            ready: w::Ready::ReadyTrue,
+                        },
+                    });
                 }
                 "huge-response" => {
                     // 8 MiB of annotation: twice gRPC's default message limit.
