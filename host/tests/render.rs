@@ -361,3 +361,67 @@ fn each_example_renders_its_golden_stream() {
         }
     }
 }
+
+/// `-o`, `-x`, `--context-values`, `-c`, `--function-credentials` and the
+/// older `--extra-resources` spelling, together.
+#[test]
+fn observed_resources_full_xr_context_and_credentials_render() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let composition = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        composition.path(),
+        std::fs::read_to_string(root().join("apis/cluster/composition.yaml")).unwrap().replace(
+            "      input:\n",
+            "      credentials:\n        - name: gcp\n          source: Secret\n          secretRef: {namespace: crossplane-system, name: gcp-creds}\n      input:\n",
+        ),
+    )
+    .unwrap();
+    let observed = fixture("observed-gcp-cluster.yaml");
+    let credentials = fixture("credentials.yaml");
+    let args = [
+        "examples/gcp/claim.yaml",
+        composition.path().to_str().unwrap(),
+        "examples/functions.yaml",
+        "--xrd",
+        "apis/cluster/definition.yaml",
+        "--extra-resources",
+        "examples/envconfigs",
+        "-o",
+        observed.to_str().unwrap(),
+        "-x",
+        "-c",
+        "--context-values",
+        "example.org/note={\"from\": \"render\"}",
+        "--function-credentials",
+        credentials.to_str().unwrap(),
+    ];
+    let docs = documents(&render(modules.path(), &args));
+    let xr = &docs[0];
+    assert_eq!(
+        xr["status"]["clusterEndpoint"], "https://34.1.2.3",
+        "status from the observed cluster"
+    );
+    assert_eq!(
+        xr["spec"]["parameters"]["domain"], "prod.example.com",
+        "-x prints the spec"
+    );
+    let cluster = docs[1..]
+        .iter()
+        .find(|d| {
+            d["metadata"]["annotations"]["crossplane.io/composition-resource-name"] == "cluster"
+        })
+        .unwrap();
+    assert_eq!(
+        cluster["metadata"]["name"], "prod-cluster-abc12",
+        "an observed resource keeps its name"
+    );
+    assert_eq!(cluster["metadata"]["generateName"], Value::Null);
+    let context = docs.last().unwrap();
+    assert_eq!(context["fields"]["example.org/note"]["from"], "render");
+
+    // A step's credentials must be given.
+    let without = render(modules.path(), &args[..args.len() - 2]);
+    assert!(!without.status.success());
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(stderr.contains("--function-credentials"), "{stderr}");
+}

@@ -9,11 +9,13 @@ pub mod environment;
 pub mod output;
 pub mod pipeline;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use function_sdk_rust::proto::v1 as pb;
+use function_sdk_rust::resource::struct_to_json;
 use serde_json::Value;
 
 use crate::cli::{HostArgs, parse_duration};
@@ -112,6 +114,16 @@ pub async fn render(args: &RenderArgs) -> anyhow::Result<String> {
         None => Vec::new(),
     };
     let observed = observed_state(&xr, args.observed_resources.as_deref())?;
+    // Crossplane keeps the name of a resource it already observed.
+    let observed_names: BTreeMap<String, String> = observed
+        .resources
+        .iter()
+        .map(|(key, r)| {
+            let body = r.resource.as_ref().map(struct_to_json).unwrap_or_default();
+            (key.clone(), str_at(&body, "/metadata/name").to_string())
+        })
+        .filter(|(_, name)| !name.is_empty())
+        .collect();
     let mut context = initial_context(&args.context_files, &args.context_values)?;
     if let Some(env) = environment::legacy_environment(&composition, &xr, &available)? {
         let key = environment::CONTEXT_KEY.to_string();
@@ -136,7 +148,7 @@ pub async fn render(args: &RenderArgs) -> anyhow::Result<String> {
         include_results: args.include_function_results,
         include_context: args.include_context,
     };
-    output::to_yaml(&output::documents(&xr, &outcome, &options))
+    output::to_yaml(&output::documents(&xr, &outcome, &observed_names, &options))
 }
 
 fn check_composition(composition: &Value, xr: &Value) -> anyhow::Result<()> {

@@ -2,6 +2,8 @@
 //! Ready condition, the composed resources sorted by resource name, then
 //! results and the context when asked for.
 
+use std::collections::BTreeMap;
+
 use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::resource::struct_to_json;
 use serde_json::{Map, Value, json};
@@ -20,12 +22,25 @@ pub struct Options {
     pub include_context: bool,
 }
 
-pub fn documents(xr: &Value, outcome: &Outcome, options: &Options) -> Vec<Value> {
+/// The stream's documents; `observed_names` are the names of resources
+/// already observed, which Crossplane keeps.
+pub fn documents(
+    xr: &Value,
+    outcome: &Outcome,
+    observed_names: &BTreeMap<String, String>,
+    options: &Options,
+) -> Vec<Value> {
     let mut docs = vec![composite(xr, outcome, options)];
     let mut names: Vec<&String> = outcome.desired.resources.keys().collect();
     names.sort();
     for name in names {
-        docs.push(composed(xr, name, &outcome.desired.resources[name]));
+        let observed = observed_names.get(name.as_str()).map(String::as_str);
+        docs.push(composed(
+            xr,
+            name,
+            &outcome.desired.resources[name],
+            observed,
+        ));
     }
     if options.include_results {
         for (step, result) in &outcome.results {
@@ -146,7 +161,7 @@ fn first_and_more(names: &[&String], n: usize) -> String {
     }
 }
 
-fn composed(xr: &Value, name: &str, resource: &pb::Resource) -> Value {
+fn composed(xr: &Value, name: &str, resource: &pb::Resource, observed_name: Option<&str>) -> Value {
     let mut body = resource
         .resource
         .as_ref()
@@ -161,7 +176,10 @@ fn composed(xr: &Value, name: &str, resource: &pb::Resource) -> Value {
         return body;
     };
     if !metadata.contains_key("name") {
-        metadata.insert("generateName".into(), json!(format!("{xr_name}-")));
+        match observed_name {
+            Some(observed) => metadata.insert("name".into(), json!(observed)),
+            None => metadata.insert("generateName".into(), json!(format!("{xr_name}-"))),
+        };
     }
     if let Some(ns) = xr.pointer("/metadata/namespace") {
         metadata.insert("namespace".into(), ns.clone());
