@@ -243,4 +243,5 @@ async fn metrics_count_module_calls_by_outcome() {
         "{body}"
     );
     assert!(body.contains("grpc_server_handled_total"), "{body}");
+    assert!(body.contains("function_module_swaps_total 0"), "{body}");
 }
