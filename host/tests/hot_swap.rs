@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use fnhost::admission::Admission;
 use fnhost::limits::Limits;
-use fnhost::metrics::Metrics;
+use fnhost::metrics::{Metrics, RejectLabels};
 use fnhost::reload::Reloader;
 use fnhost::runtime::Runtime;
 use fnhost::service::Dispatcher;
@@ -22,6 +22,7 @@ struct Host {
     dir: tempfile::TempDir,
     dispatcher: Arc<Dispatcher>,
     reloader: Reloader,
+    metrics: Metrics,
 }
 
 /// An in-process host over `modules`, reloading without a settle delay.
@@ -43,11 +44,18 @@ fn host_settling(dir: tempfile::TempDir, trust: Option<TrustedKeys>, settle: Dur
     let registry = admission.load_dir(dir.path()).unwrap();
     let metrics = Metrics::unregistered();
     let dispatcher = Arc::new(Dispatcher::new(runtime, registry, metrics.clone()));
-    let reloader = Reloader::new(admission, dispatcher.clone(), dir.path(), settle, metrics);
+    let reloader = Reloader::new(
+        admission,
+        dispatcher.clone(),
+        dir.path(),
+        settle,
+        metrics.clone(),
+    );
     Host {
         dir,
         dispatcher,
         reloader,
+        metrics,
     }
 }
 
@@ -167,6 +175,16 @@ async fn refused_modules_never_replace_the_one_serving() {
             "{what}"
         );
     }
+
+    // Read and release at once: the family's lock guards the counter.
+    let refusals = host
+        .metrics
+        .rejected
+        .get_or_create(&RejectLabels {
+            file: "hostile.wasm".into(),
+        })
+        .get();
+    assert_eq!(refusals, 6, "every refusal is counted");
 
     // A second file claiming the same route is refused alone.
     install(host.dir.path(), "hostile.wasm", &variant("1.0.0", &[], &[]));
