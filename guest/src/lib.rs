@@ -5,12 +5,19 @@
 //! the host target; [`wasm`] is the thin layer that exports it as a WASI
 //! component through the `platform:function` WIT world.
 
+pub mod arena;
 pub mod log;
 pub mod platform;
 pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+// Every call runs in a fresh instance whose memory is dropped afterwards.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: arena::Arena<arena::LinearMemory, std::alloc::System> =
+    arena::Arena::new(arena::LinearMemory, std::alloc::System);
 
 /// The module's identity, as the host's registry sees it.
 pub fn describe() -> protocol::ModuleInfo {
