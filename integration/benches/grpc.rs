@@ -141,17 +141,18 @@ async fn main() {
     let cluster = std::fs::read(wasm("cluster_platform.wasm")).expect("wasm");
     install(modules.path(), "cluster_platform.wasm", &cluster);
     let upload = format!("127.0.0.1:{}", free_port());
-    let host = HostProcess::spawn(
-        modules.path(),
-        &[
-            "--cache-dir",
-            cache.path().to_str().unwrap(),
-            "--upload-address",
-            &upload,
-            "--upload-token-file",
-            token.path().to_str().unwrap(),
-        ],
-    );
+    // HOST_ARGS adds host flags, to compare settings (e.g. concurrency).
+    let host_args = std::env::var("HOST_ARGS").unwrap_or_default();
+    let mut args = vec![
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "--upload-address",
+        &upload,
+        "--upload-token-file",
+        token.path().to_str().unwrap(),
+    ];
+    args.extend(host_args.split_whitespace());
+    let host = HostProcess::spawn(modules.path(), &args);
     let req = complete_request();
     let mut client = host.client().await;
     assert!(
