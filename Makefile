@@ -72,5 +72,7 @@ xpkg: image
 # fuzz/regressions/<target> so the tests replay it.
 FUZZ_SECONDS ?= 60
 fuzz:
+	rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && cargo +nightly fuzz run claim -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && cargo +nightly fuzz run conversion -- -max_total_time=$(FUZZ_SECONDS)

@@ -169,6 +169,29 @@ fn a_broken_values_template_names_the_chart_and_line() {
 }
 
 #[test]
+fn values_that_are_not_one_yaml_map_name_the_chart_and_line() {
+    for (values, expected) in [
+        (
+            "controller:\n  replicaCount: 2\n  service: [unclosed\n",
+            "chart ingress-nginx: rendered values are not valid YAML, line 3:",
+        ),
+        (
+            "controller:\n  replicaCount: 2\n---\nother: 1\n",
+            "chart ingress-nginx: rendered values are not valid YAML, 2 documents",
+        ),
+    ] {
+        let mut configs = common::env_configs();
+        configs.push(json!({
+            "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
+            "metadata": {"name": "zz", "labels": {"cloud": "gcp"}},
+            "data": {"charts": {"ingress-nginx": {"values": values}}},
+        }));
+        let m = fatal_message(&run_with(request(claim("gcp")), &configs));
+        assert!(m.starts_with(expected), "{m}");
+    }
+}
+
+#[test]
 fn wrong_types_never_panic() {
     let weird = [
         json!({}),

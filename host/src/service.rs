@@ -36,12 +36,6 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-}
-
-impl Dispatcher {
     pub fn new(runtime: Arc<Runtime>, registry: Registry, metrics: Metrics) -> Self {
         let permits = Arc::new(Semaphore::new(
             runtime.limits().max_concurrent_calls as usize,
@@ -53,6 +47,10 @@ impl Dispatcher {
             metrics,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
@@ -224,8 +222,8 @@ fn composite_label(req: &RunFunctionRequest, key: &str) -> Option<String> {
         .as_ref()?
         .resource
         .as_ref()?;
-    let labels = xr.fields.get("metadata")?;
-    let pbjson_types::value::Kind::StructValue(metadata) = labels.kind.as_ref()? else {
+    let metadata = xr.fields.get("metadata")?;
+    let pbjson_types::value::Kind::StructValue(metadata) = metadata.kind.as_ref()? else {
         return None;
     };
     let pbjson_types::value::Kind::StructValue(labels) =
