@@ -6,6 +6,7 @@ pub mod admission;
 pub mod bindings;
 pub mod cache;
 pub mod cli;
+pub mod clock_guard;
 pub mod convert;
 pub mod guest_log;
 pub mod limits;

@@ -225,9 +225,11 @@ impl Reloader {
             ))
         };
         let before = stamp(path)?;
+        // A time in the future was set on purpose (rsync -t, tar), which
+        // tools do once the content is complete: no wait would ever pass.
         let age = SystemTime::now()
             .duration_since(before.1)
-            .unwrap_or_default();
+            .unwrap_or(self.settle);
         if age < self.settle {
             return Err(Unready::Settling);
         }

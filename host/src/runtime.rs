@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -13,11 +13,17 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{CompositionModule, CompositionModulePre, wit};
 use crate::cache::CompiledCache;
+use crate::clock_guard::WaitPastDeadline;
 use crate::guest_log::{GuestLog, ModuleTag};
 use crate::limits::{Limits, MemoryGuard};
 
 /// Linear memory kept resident per pool slot between instances.
 const KEEP_RESIDENT: usize = 4 << 20;
+
+/// What one component instance may take from the pool.
+const PER_COMPONENT_CORE_INSTANCES: u32 = 8;
+const PER_COMPONENT_MEMORIES: u32 = 2;
+const PER_COMPONENT_TABLES: u32 = 8;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -108,6 +114,8 @@ impl fmt::Display for Failure {
 /// The store data of one call: a locked-down WASI context (no files,
 /// environment, arguments or sockets), the memory guard and the log sink.
 pub struct CallState {
+    /// When the call must end; waits past it are refused (see clock_guard).
+    pub(crate) deadline: Instant,
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryGuard,
@@ -136,13 +144,18 @@ impl Runtime {
         config.epoch_interruption(true);
         let slots = limits.max_concurrent_calls + 4; // + loads and self-tests
         let mut pool = PoolingAllocationConfig::new();
-        // A Rust wasip2 component has one memory and a few core instances;
-        // the pool reserves address space for every slot, and keeps up to
+        // A Rust wasip2 component has one memory and a few core instances.
+        // Capping each component at its share keeps one module from taking
+        // the pool (or many memories' worth of RAM) from the others; the
+        // pool reserves address space for every slot, and keeps up to
         // KEEP_RESIDENT of each used memory slot resident.
         pool.total_component_instances(slots)
-            .total_core_instances(slots * 8)
-            .total_memories(slots * 2)
-            .total_tables(slots * 8)
+            .max_core_instances_per_component(PER_COMPONENT_CORE_INSTANCES)
+            .max_memories_per_component(PER_COMPONENT_MEMORIES)
+            .max_tables_per_component(PER_COMPONENT_TABLES)
+            .total_core_instances(slots * PER_COMPONENT_CORE_INSTANCES)
+            .total_memories(slots * PER_COMPONENT_MEMORIES)
+            .total_tables(slots * PER_COMPONENT_TABLES)
             .total_stacks(slots)
             .max_memory_size(limits.memory_bytes)
             // Memory a call touched is zeroed in place rather than handed
@@ -156,6 +169,7 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        crate::clock_guard::add_to_linker(&mut linker)?;
         CompositionModule::add_to_linker::<CallState, wasmtime::component::HasSelf<GuestLog>>(
             &mut linker,
             |state| &mut state.log,
@@ -301,6 +315,7 @@ impl Runtime {
         f: impl FnOnce(&CompositionModule, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, Failure> {
         let state = CallState {
+            deadline: Instant::now() + self.limits.timeout,
             wasi: WasiCtxBuilder::new().build(),
             table: ResourceTable::new(),
             memory: MemoryGuard::new(self.limits.memory_bytes),
@@ -328,7 +343,9 @@ impl Runtime {
         if state.memory.exhausted {
             return Failure::OutOfMemory(self.limits.memory_bytes);
         }
-        if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt)
+            || error.downcast_ref::<WaitPastDeadline>().is_some()
+        {
             return Failure::Timeout(self.limits.timeout);
         }
         Failure::Trap(format!("{error:#}"))

@@ -14,7 +14,20 @@ use crate::upload::Uploads;
 use crate::watch::WatchHandle;
 
 /// Builds the runtime and loads every module of `--modules-dir`.
+///
+/// Runs on a thread of its own: a module's WASI calls during describe() and
+/// the self-test (a panic message on stderr, say) block on tokio, which
+/// must not happen on a thread that drives the async runtime.
 pub fn load(host: &HostArgs) -> anyhow::Result<(Arc<Admission>, Registry)> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| load_here(host))
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("loading the modules panicked")))
+    })
+}
+
+fn load_here(host: &HostArgs) -> anyhow::Result<(Arc<Admission>, Registry)> {
     let runtime = Arc::new(Runtime::new(host.limits(), host.cache_dir.as_deref())?);
     let trust = host
         .trusted_keys

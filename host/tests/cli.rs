@@ -66,3 +66,46 @@ fn serving_without_credentials_or_modules_fails_with_the_fix() {
         "{stderr}"
     );
 }
+
+/// A module whose describe() panics writes the panic to stderr through
+/// WASI before it traps: start-up and render refuse it with a message, and
+/// the host itself does not panic.
+#[test]
+fn a_module_panicking_in_describe_is_refused_without_a_host_panic() {
+    let modules = tempfile::tempdir().unwrap();
+    install(
+        modules.path(),
+        "panics.wasm",
+        &variant("0.1.0", &[], &["panic-describe"]),
+    );
+    let examples = examples();
+    let runs = [
+        Command::new(BIN)
+            .args([
+                "--insecure",
+                "--metrics-address=",
+                "--address",
+                "127.0.0.1:0",
+            ])
+            .arg("--modules-dir")
+            .arg(modules.path())
+            .output()
+            .unwrap(),
+        Command::new(BIN)
+            .arg("render")
+            .arg(examples.join("gcp/claim.yaml"))
+            .arg(examples.join("../apis/cluster/composition.yaml"))
+            .arg(examples.join("functions.yaml"))
+            .arg("--modules-dir")
+            .arg(modules.path())
+            .output()
+            .unwrap(),
+    ];
+    for out in runs {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains("panics.wasm"), "{stderr}");
+        assert!(stderr.contains("describe()"), "{stderr}");
+        assert!(!stderr.contains("panicked at"), "{stderr}");
+    }
+}

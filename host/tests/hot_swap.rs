@@ -394,3 +394,26 @@ async fn a_file_still_being_written_is_not_read_until_it_settles() {
         Ok("2.0.0".into())
     );
 }
+
+#[tokio::test]
+async fn a_file_dated_in_the_future_is_not_left_settling_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "hostile.wasm", &variant("1.0.0", &[], &[]));
+    let host = host_settling(dir, None, Duration::from_secs(60));
+
+    let path = host.dir.path().join("hostile.wasm");
+    install(host.dir.path(), "hostile.wasm", &variant("2.0.0", &[], &[]));
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(future)
+        .unwrap();
+    let report = host.reloader.reload();
+    assert_eq!(report.admitted.len(), 1, "{report:?}");
+    assert_eq!(
+        served_version(&host.dispatcher.run(hostile_request("gcp")).await),
+        Ok("2.0.0".into())
+    );
+}

@@ -146,3 +146,9 @@ async fn a_module_sees_no_environment_arguments_files_or_network() {
         json!({"env": "0", "args": "0", "files": "false", "network": "false"})
     );
 }
+
+#[tokio::test]
+async fn a_module_that_sleeps_past_its_deadline_is_stopped_at_once() {
+    // The wait happens in a host call, where epochs cannot interrupt it.
+    contained("sleep", "ran past its 300ms deadline").await;
+}

@@ -148,7 +148,12 @@ pub async fn render(args: &RenderArgs) -> anyhow::Result<String> {
         include_results: args.include_function_results,
         include_context: args.include_context,
     };
-    output::to_yaml(&output::documents(&xr, &outcome, &observed_names, &options))
+    output::to_yaml(&output::documents(
+        &xr,
+        &outcome,
+        &observed_names,
+        &options,
+    )?)
 }
 
 fn check_composition(composition: &Value, xr: &Value) -> anyhow::Result<()> {

@@ -29,8 +29,8 @@ pub fn documents(
     outcome: &Outcome,
     observed_names: &BTreeMap<String, String>,
     options: &Options,
-) -> Vec<Value> {
-    let mut docs = vec![composite(xr, outcome, options)];
+) -> anyhow::Result<Vec<Value>> {
+    let mut docs = vec![composite(xr, outcome, options)?];
     let mut names: Vec<&String> = outcome.desired.resources.keys().collect();
     names.sort();
     for name in names {
@@ -40,7 +40,7 @@ pub fn documents(
             name,
             &outcome.desired.resources[name],
             observed,
-        ));
+        )?);
     }
     if options.include_results {
         for (step, result) in &outcome.results {
@@ -63,7 +63,7 @@ pub fn documents(
             .unwrap_or_else(|| json!({}));
         docs.push(json!({"apiVersion": "render.crossplane.io/v1beta1", "kind": "Context", "fields": fields}));
     }
-    docs
+    Ok(docs)
 }
 
 /// Prints documents as a YAML stream, each behind `---`.
@@ -76,7 +76,7 @@ pub fn to_yaml(docs: &[Value]) -> anyhow::Result<String> {
     Ok(out)
 }
 
-fn composite(xr: &Value, outcome: &Outcome, options: &Options) -> Value {
+fn composite(xr: &Value, outcome: &Outcome, options: &Options) -> anyhow::Result<Value> {
     let mut out = if options.include_full_xr {
         xr.clone()
     } else {
@@ -93,6 +93,10 @@ fn composite(xr: &Value, outcome: &Outcome, options: &Options) -> Value {
         .map(struct_to_json)
         .and_then(|d| d.get("status").cloned())
         .unwrap_or_else(|| json!({}));
+    anyhow::ensure!(
+        status.is_object(),
+        "the pipeline's desired composite has a status that is not an object: {status}"
+    );
     if let Some(existing) = xr.get("status").filter(|_| options.include_full_xr) {
         let mut merged = existing.clone();
         merge(&mut merged, &status);
@@ -116,7 +120,7 @@ fn composite(xr: &Value, outcome: &Outcome, options: &Options) -> Value {
     }
     status["conditions"] = Value::Array(conditions);
     out["status"] = status;
-    out
+    Ok(out)
 }
 
 /// Available when every composed resource is ready, unless the desired
@@ -161,7 +165,12 @@ fn first_and_more(names: &[&String], n: usize) -> String {
     }
 }
 
-fn composed(xr: &Value, name: &str, resource: &pb::Resource, observed_name: Option<&str>) -> Value {
+fn composed(
+    xr: &Value,
+    name: &str,
+    resource: &pb::Resource,
+    observed_name: Option<&str>,
+) -> anyhow::Result<Value> {
     let mut body = resource
         .resource
         .as_ref()
@@ -173,7 +182,7 @@ fn composed(xr: &Value, name: &str, resource: &pb::Resource, observed_name: Opti
         .map(|b| b.entry("metadata").or_insert_with(|| json!({})))
         .and_then(Value::as_object_mut);
     let Some(metadata) = metadata else {
-        return body;
+        anyhow::bail!("composed resource {name:?} has a metadata that is not an object");
     };
     if !metadata.contains_key("name") {
         match observed_name {
@@ -184,15 +193,18 @@ fn composed(xr: &Value, name: &str, resource: &pb::Resource, observed_name: Opti
     if let Some(ns) = xr.pointer("/metadata/namespace") {
         metadata.insert("namespace".into(), ns.clone());
     }
-    let labels = metadata.entry("labels").or_insert_with(|| json!({}));
-    labels["crossplane.io/composite"] = json!(xr_name);
+    let labels = map_at(metadata, "labels", name)?;
+    labels.insert("crossplane.io/composite".into(), json!(xr_name));
     for key in ["crossplane.io/claim-name", "crossplane.io/claim-namespace"] {
         if let Some(v) = xr.pointer("/metadata/labels").and_then(|l| l.get(key)) {
-            labels[key] = v.clone();
+            labels.insert(key.into(), v.clone());
         }
     }
-    let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
-    annotations["crossplane.io/composition-resource-name"] = json!(name);
+    let annotations = map_at(metadata, "annotations", name)?;
+    annotations.insert(
+        "crossplane.io/composition-resource-name".into(),
+        json!(name),
+    );
     metadata.insert(
         "ownerReferences".into(),
         json!([{
@@ -204,12 +216,50 @@ fn composed(xr: &Value, name: &str, resource: &pb::Resource, observed_name: Opti
             "blockOwnerDeletion": true,
         }]),
     );
-    body
+    Ok(body)
+}
+
+/// The map under `key` of a composed resource's metadata, created if absent.
+fn map_at<'a>(
+    metadata: &'a mut Map<String, Value>,
+    key: &str,
+    resource: &str,
+) -> anyhow::Result<&'a mut Map<String, Value>> {
+    metadata
+        .entry(key)
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .ok_or_else(|| {
+            anyhow::anyhow!("composed resource {resource:?} has metadata.{key} that is not a map")
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn composed_metadata_that_is_not_a_map_is_an_error_not_a_panic() {
+        let xr = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "xr"}});
+        for (body, field) in [
+            (json!({"metadata": {"labels": "a=b"}}), "metadata.labels"),
+            (
+                json!({"metadata": {"annotations": []}}),
+                "metadata.annotations",
+            ),
+            (json!({"metadata": "m"}), "metadata that is not an object"),
+        ] {
+            let resource = pb::Resource {
+                resource: Some(function_sdk_rust::resource::json_to_struct(
+                    body.as_object().unwrap(),
+                )),
+                ..Default::default()
+            };
+            let e = composed(&xr, "bucket", &resource, None).unwrap_err();
+            assert!(e.to_string().contains(field), "{e}");
+            assert!(e.to_string().contains("\"bucket\""), "{e}");
+        }
+    }
 
     #[test]
     fn long_lists_are_cut_as_crossplane_does() {

@@ -1,12 +1,13 @@
 //! A composition module that misbehaves on request, so the host's sandbox
 //! limits can be tested. The step Input's `behaviour` picks what it does:
-//! `trap`, `loop`, `alloc`, `log-flood`, `huge-response`, `probe` (reports
-//! what of the host it can reach), or anything else to answer normally.
+//! `trap`, `loop`, `sleep`, `alloc`, `log-flood`, `huge-response`, `probe`
+//! (reports what of the host it can reach), or anything else to answer
+//! normally.
 //!
 //! Tests make variants of this one build without recompiling: the
 //! [`VARIANT`] bytes are patched in a copy of the wasm file (same length) to
 //! change the version it reports and puts in its output, the clouds it
-//! serves, and flags (`trap-describe`, `trap-run`).
+//! serves, and flags (`trap-describe`, `panic-describe`, `trap-run`).
 
 /// `@@VARIANT@@<version>;<cloud,cloud>;<flag,flag>` padded with spaces.
 #[used]
@@ -51,6 +52,7 @@ mod module {
         for b in [
             "trap",
             "loop",
+            "sleep",
             "alloc",
             "log-flood",
             "huge-response",
@@ -68,6 +70,10 @@ mod module {
             let (version, clouds, flags) = super::variant();
             if flags.iter().any(|f| f == "trap-describe") {
                 core::arch::wasm32::unreachable();
+            }
+            // A Rust panic writes its message to stderr before trapping.
+            if flags.iter().any(|f| f == "panic-describe") {
+                panic!("describe() refuses on purpose");
             }
             w::ModuleInfo {
                 name: "hostile-guest".into(),
@@ -106,6 +112,8 @@ mod module {
                         n = core::hint::black_box(n.wrapping_add(1));
                     }
                 }
+                // Waits in a host call, where epochs cannot interrupt it.
+                "sleep" => std::thread::sleep(std::time::Duration::from_secs(3600)),
                 "alloc" => {
                     let mut hoard: Vec<Vec<u8>> = Vec::new();
                     loop {
