@@ -263,10 +263,13 @@ fn azure_production() {
         cluster["spec"]["initProvider"]["defaultNodePool"]["nodeCount"],
         1
     );
+    let group = resource(&rsp, "resource-group");
     assert_eq!(
-        resource(&rsp, "resource-group")["metadata"]["annotations"]["crossplane.io/external-name"],
+        group["metadata"]["annotations"]["crossplane.io/external-name"],
         "prod-platform-rg"
     );
+    // The plane's resource group holds other clusters: observed, never deleted.
+    assert_eq!(group["spec"]["managementPolicies"], json!(["Observe"]));
 
     let pool = resource(&rsp, "nodepool-default");
     assert_eq!(pool["spec"]["forProvider"]["minCount"], 3);
@@ -414,7 +417,19 @@ fn dns_off_renders_no_zones_and_no_dns_permissions() {
 }
 
 #[test]
-fn private_off_drops_nat_and_private_nodes() {
+fn private_off_drops_nat_private_nodes_and_the_internal_zone() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let mut xr = claim(cloud);
+        set(&mut xr, "/spec/parameters/privateCluster", json!(false));
+        let rsp = render(xr);
+        assert!(
+            rsp.desired.resources.contains_key("public-dns-zone"),
+            "{cloud}"
+        );
+        for name in ["private-dns-zone", "private-dns-zone-link"] {
+            assert!(!rsp.desired.resources.contains_key(name), "{cloud}: {name}");
+        }
+    }
     let mut xr = claim("gcp");
     set(&mut xr, "/spec/parameters/privateCluster", json!(false));
     let rsp = render(xr);
@@ -460,6 +475,60 @@ fn charts_can_be_disabled_pinned_and_retemplated() {
         ingress["values"],
         json!({"controller": {"kind": "DaemonSet"}})
     );
+}
+
+#[test]
+fn workload_identity_follows_the_cert_manager_namespace() {
+    for (cloud, identity, pointer, expected) in [
+        (
+            "gcp",
+            "gsa-cert-manager-workload-identity",
+            "/spec/forProvider/member",
+            "serviceAccount:my-project-123.svc.id.goog[certs/cert-manager]",
+        ),
+        (
+            "aws",
+            "pod-identity-cert-manager",
+            "/spec/forProvider/namespace",
+            "certs",
+        ),
+        (
+            "azure",
+            "identity-cert-manager-federation",
+            "/spec/forProvider/subject",
+            "system:serviceaccount:certs:cert-manager",
+        ),
+    ] {
+        let mut configs = common::env_configs();
+        configs.push(json!({
+            "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
+            "metadata": {"name": "zz-overrides", "labels": {"cloud": cloud}},
+            "data": {"charts": {"cert-manager": {"namespace": "certs"}}},
+        }));
+        let mut req = common::request(claim(cloud));
+        // Azure federates with the cluster's issuer once it is observed.
+        let cluster = common::render(claim(cloud)).desired.resources["cluster"]
+            .body
+            .clone();
+        common::observe(
+            &mut req,
+            "cluster",
+            &cluster,
+            json!({"oidcIssuerUrl": "https://issuer.example/"}),
+            true,
+        );
+        let rsp = common::run_with(req, &configs);
+        assert!(!rsp.is_fatal(), "{cloud}: {:?}", rsp.results);
+        assert_eq!(
+            resource(&rsp, "helm-cert-manager")["spec"]["forProvider"]["namespace"],
+            "certs"
+        );
+        assert_eq!(
+            resource(&rsp, identity).pointer(pointer),
+            Some(&json!(expected)),
+            "{cloud}"
+        );
+    }
 }
 
 #[test]

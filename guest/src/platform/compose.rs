@@ -24,6 +24,9 @@ pub enum Role {
     ReadyByConstruction,
     /// Only makes sense when created (keys, releases): never observed.
     CreateOnly,
+    /// Belongs to more than this cluster (the plane's resource group): only
+    /// observed, so deleting one claim never deletes what others live in.
+    Shared,
 }
 
 #[derive(Debug, Clone)]
@@ -241,16 +244,16 @@ pub fn finish(
         {
             spec.insert("managementPolicies".into(), json!(["*"]));
         }
-        if let Some(Policy::ObserveOnly) = policies.get(&part.name)
-            && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)
-        {
+        let observe_only =
+            part.role == Role::Shared || policies.get(&part.name) == Some(&Policy::ObserveOnly);
+        if observe_only && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut) {
             spec.insert("managementPolicies".into(), json!(["Observe"]));
             // Nothing is created or updated: creation-time fields and
             // connection secrets do not apply.
             spec.remove("initProvider");
             spec.remove("writeConnectionSecretToRef");
         }
-        if (part.role == Role::Managed || part.role == Role::CreateOnly)
+        if matches!(part.role, Role::Managed | Role::CreateOnly | Role::Shared)
             && let Some(pc) = p.env_str(&format!("providerConfigs.{}", p.id.cloud))
             && part.api_version().contains(".upbound.io/")
             && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)

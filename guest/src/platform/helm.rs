@@ -158,6 +158,18 @@ pub fn context(p: &Platform) -> Value {
     ctx
 }
 
+/// The namespace a chart is released into: the environment's
+/// `charts.<name>.namespace`, or the chart's default.
+pub fn namespace(p: &Platform, key: &str) -> String {
+    let default = CHARTS
+        .iter()
+        .find(|c| c.key == key)
+        .map_or(key, |c| c.namespace);
+    p.env_str(&format!("charts.{key}.namespace"))
+        .unwrap_or(default)
+        .to_string()
+}
+
 fn enabled(p: &Platform, chart: &Chart) -> bool {
     let disabled = p
         .env_value(&format!("charts.{}.disabled", chart.key))
@@ -218,7 +230,7 @@ pub fn releases(
                     "repository": setting("repository").unwrap_or(chart.repository),
                     "version": version,
                 },
-                "namespace": setting("namespace").unwrap_or(chart.namespace),
+                "namespace": namespace(p, chart.key),
                 "values": values,
             }),
         )

@@ -1,5 +1,5 @@
-//! Route 53: the public zone and the private `internal.` zone attached to
-//! the VPC.
+//! Route 53: the public zone and, for private clusters, the private
+//! `internal.` zone attached to the VPC.
 
 use serde_json::json;
 
@@ -16,6 +16,10 @@ pub fn add(p: &Platform, plan: &mut Plan) {
         "Zone",
         json!({"name": domain, "comment": format!("Public zone of cluster {}", p.id.cluster), "tags": super::tags(p, domain)}),
     ));
+    // Internal services only exist on a private cluster.
+    if !p.private {
+        return;
+    }
     let internal = format!("internal.{domain}");
     plan.add(
         managed(

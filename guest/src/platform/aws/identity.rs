@@ -7,6 +7,7 @@ use super::cluster::{EKS, IAM};
 use super::trust;
 use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select};
+use crate::platform::helm;
 
 pub fn add(p: &Platform, plan: &mut Plan) {
     plan.add(
@@ -54,7 +55,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             json!({
                 "region": p.id.location,
                 "clusterNameSelector": select("cluster"),
-                "namespace": "cert-manager",
+                "namespace": helm::namespace(p, "cert-manager"),
                 "serviceAccount": "cert-manager",
                 "roleArnSelector": select("role-cert-manager"),
             }),

@@ -1,5 +1,5 @@
-//! Azure DNS: the public zone, the private `internal.` zone and its link
-//! to the VNet.
+//! Azure DNS: the public zone and, for private clusters, the private
+//! `internal.` zone with its link to the VNet.
 
 use serde_json::json;
 
@@ -22,6 +22,10 @@ pub fn add(p: &Platform, plan: &mut Plan) {
         .named(p.external_name("public-dns-zone", domain.clone()))
         .uses(&["resource-group"]),
     );
+    // Internal services only exist on a private cluster.
+    if !p.private {
+        return;
+    }
     plan.add(
         managed(
             "private-dns-zone",

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::group;
 use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select};
+use crate::platform::helm;
 use crate::platform::observed::Observed;
 
 const API: &str = "managedidentity.azure.upbound.io/v1beta1";
@@ -60,7 +61,10 @@ pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
                     "parentIdSelector": select("identity-cert-manager"),
                     "audience": [AUDIENCE],
                     "issuer": issuer,
-                    "subject": "system:serviceaccount:cert-manager:cert-manager",
+                    "subject": format!(
+                        "system:serviceaccount:{}:cert-manager",
+                        helm::namespace(p, "cert-manager")
+                    ),
                 }),
             )
             .named(p.external_name(federation, p.named("cert-manager")))

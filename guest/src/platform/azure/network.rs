@@ -1,11 +1,12 @@
-//! Resource group, VNet, the node subnet and, for private clusters, a NAT
-//! gateway with its public IP as the only egress.
+//! The plane's resource group (observed, never owned), VNet, the node
+//! subnet and, for private clusters, a NAT gateway with its public IP as
+//! the only egress.
 
 use serde_json::json;
 
 use super::group;
 use crate::platform::claim::Platform;
-use crate::platform::compose::{Plan, managed, select};
+use crate::platform::compose::{Plan, Role, managed, select};
 
 const NETWORK: &str = "network.azure.upbound.io";
 
@@ -19,7 +20,8 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             "ResourceGroup",
             json!({"location": location}),
         )
-        .named(p.external_name("resource-group", rg.to_string())),
+        .named(p.external_name("resource-group", rg.to_string()))
+        .role(Role::Shared),
     );
     plan.add(
         managed(

@@ -1,5 +1,5 @@
-//! Cloud DNS: the public zone and the private `internal.` zone visible
-//! from the cluster's VPC.
+//! Cloud DNS: the public zone and, for private clusters, the private
+//! `internal.` zone visible from the cluster's VPC.
 
 use serde_json::json;
 
@@ -25,6 +25,10 @@ pub fn add(p: &Platform, plan: &mut Plan) {
         )
         .named(p.external_name("public-dns-zone", base.clone())),
     );
+    // Internal services only exist on a private cluster.
+    if !p.private {
+        return;
+    }
     plan.add(
         managed(
             "private-dns-zone",

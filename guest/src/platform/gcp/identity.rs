@@ -8,6 +8,7 @@ use super::cluster::workload_pool;
 use crate::platform::claim::{Platform, dns_label};
 use crate::platform::cloud::KubeAccess;
 use crate::platform::compose::{Plan, Role, managed, select};
+use crate::platform::helm;
 
 const API: &str = "cloudplatform.gcp.upbound.io";
 
@@ -105,7 +106,11 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             json!({
                 "serviceAccountIdSelector": select("gsa-cert-manager"),
                 "role": "roles/iam.workloadIdentityUser",
-                "member": format!("serviceAccount:{}[cert-manager/cert-manager]", workload_pool(p)),
+                "member": format!(
+                    "serviceAccount:{}[{}/cert-manager]",
+                    workload_pool(p),
+                    helm::namespace(p, "cert-manager")
+                ),
             }),
         )
         .uses(&["gsa-cert-manager"]),
