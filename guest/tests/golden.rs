@@ -70,6 +70,8 @@ fn gcp_production() {
         pool.get("nodeCount").is_none(),
         "the autoscaler owns the node count"
     );
+    // Per zone: 3 nodes over the region's 3 zones start as 1 in each.
+    assert_eq!(pool["initialNodeCount"], 1);
     assert_eq!(pool["nodeConfig"]["machineType"], "e2-standard-4");
     assert_eq!(
         pool["nodeConfig"]["workloadMetadataConfig"]["mode"],
@@ -555,5 +557,18 @@ fn output_is_deterministic() {
     assert_eq!(
         text,
         serde_json::to_string(&b.desired.resources["cluster"].body).unwrap()
+    );
+}
+
+#[test]
+fn a_zonal_gke_pool_starts_at_its_minimum_in_that_zone() {
+    let mut xr = claim("gcp");
+    set(&mut xr, "/spec/parameters/forProvider/location", json!("us-central1-a"));
+    let rsp = render(xr);
+    let pool = &resource(&rsp, "nodepool-default")["spec"]["forProvider"];
+    assert_eq!(pool["initialNodeCount"], 3);
+    assert_eq!(
+        pool["autoscaling"],
+        json!({"minNodeCount": 3, "maxNodeCount": 10})
     );
 }

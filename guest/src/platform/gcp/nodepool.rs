@@ -7,6 +7,9 @@ use super::cluster::API_VERSION;
 use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select};
 
+/// Zones GKE spreads a regional pool over when `nodeLocations` is unset.
+const REGIONAL_ZONES: u64 = 3;
+
 pub fn add(p: &Platform, plan: &mut Plan) {
     // A regional location spreads a pool over zones; the total bounds keep
     // the claim's numbers meaning whole-pool sizes, as on EKS and AKS.
@@ -14,6 +17,13 @@ pub fn add(p: &Platform, plan: &mut Plan) {
     let cluster_name = p.external_name("cluster", p.id.cluster.clone());
     for pool in &p.pools {
         let name = format!("nodepool-{}", pool.name);
+        // `initialNodeCount` is per zone: a regional pool starts with the
+        // claim's minimum spread over its zones, not that many per zone.
+        let initial = if regional {
+            u64::from(pool.min).div_ceil(REGIONAL_ZONES).max(1)
+        } else {
+            u64::from(pool.min).max(1)
+        };
         let autoscaling = if regional {
             json!({"totalMinNodeCount": pool.min, "totalMaxNodeCount": pool.max, "locationPolicy": "BALANCED"})
         } else {
@@ -41,7 +51,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
                     "location": p.id.location,
                     "clusterSelector": select("cluster"),
                     "autoscaling": autoscaling,
-                    "initialNodeCount": pool.min.max(1),
+                    "initialNodeCount": initial,
                     "management": {"autoRepair": true, "autoUpgrade": true},
                     "nodeConfig": node_config,
                 }),
