@@ -563,7 +563,11 @@ fn output_is_deterministic() {
 #[test]
 fn a_zonal_gke_pool_starts_at_its_minimum_in_that_zone() {
     let mut xr = claim("gcp");
-    set(&mut xr, "/spec/parameters/forProvider/location", json!("us-central1-a"));
+    set(
+        &mut xr,
+        "/spec/parameters/forProvider/location",
+        json!("us-central1-a"),
+    );
     let rsp = render(xr);
     let pool = &resource(&rsp, "nodepool-default")["spec"]["forProvider"];
     assert_eq!(pool["initialNodeCount"], 3);
@@ -571,4 +575,20 @@ fn a_zonal_gke_pool_starts_at_its_minimum_in_that_zone() {
         pool["autoscaling"],
         json!({"minNodeCount": 3, "maxNodeCount": 10})
     );
+}
+
+#[test]
+fn gke_node_pool_names_fit_in_40_characters() {
+    let mut xr = claim("gcp");
+    let long = "a-very-long-cluster-name-for-the-analytics-team-prod";
+    xr["metadata"]["labels"]["crossplane.io/claim-name"] = json!(long);
+    let rsp = render(xr);
+    let name = resource(&rsp, "nodepool-default")["metadata"]["annotations"]
+        ["crossplane.io/external-name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(name.len() <= 40, "{name}");
+    assert!(name.ends_with("-default"), "{name}");
+    assert!(name.starts_with("a-very-long-cluster"), "{name}");
 }

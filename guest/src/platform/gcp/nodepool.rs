@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::cluster::API_VERSION;
-use crate::platform::claim::Platform;
+use crate::platform::claim::{Platform, dns_label};
 use crate::platform::compose::{Plan, managed, select};
 
 /// Zones GKE spreads a regional pool over when `nodeLocations` is unset.
@@ -56,9 +56,24 @@ pub fn add(p: &Platform, plan: &mut Plan) {
                     "nodeConfig": node_config,
                 }),
             )
-            .named(p.external_name(&name, p.named(&pool.name)))
+            .named(p.external_name(&name, pool_name(p, &pool.name)))
             .uses(&["cluster"])
             .import_params(json!({"cluster": cluster_name})),
         );
+    }
+}
+
+/// `<cluster>-<pool>` within GKE's 40 characters for a node pool name;
+/// names only need to be unique within their cluster, so the cluster part
+/// is what gets shortened.
+fn pool_name(p: &Platform, pool: &str) -> String {
+    const MAX: usize = 40;
+    let full = p.named(pool);
+    if full.len() <= MAX {
+        return full;
+    }
+    match MAX.checked_sub(pool.len() + 1) {
+        Some(room) if room > 0 => format!("{}-{pool}", dns_label(&p.id.cluster, room)),
+        _ => dns_label(pool, MAX),
     }
 }
