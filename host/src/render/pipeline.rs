@@ -31,11 +31,7 @@ impl Runner {
         match self {
             Runner::InProcess(dispatcher) => Ok(dispatcher.run(req).await),
             Runner::Grpc(target) => {
-                let endpoint = if target.contains("://") {
-                    target.clone()
-                } else {
-                    format!("http://{target}")
-                };
+                let endpoint = endpoint(target);
                 let mut client = FunctionRunnerServiceClient::connect(endpoint.clone())
                     .await
                     .map_err(|e| {
@@ -44,6 +40,24 @@ impl Runner {
                 Ok(client.run_function(req).await?.into_inner())
             }
         }
+    }
+}
+
+/// A gRPC target as Crossplane writes it (`host:port`, `dns:///host:port`
+/// or a URL) as the address tonic connects to.
+fn endpoint(target: &str) -> String {
+    if let Some(rest) = target.strip_prefix("dns:") {
+        // `dns:[//authority]/host:port`: the authority names a DNS server,
+        // which the system resolver stands in for.
+        let host = rest
+            .strip_prefix("//")
+            .map_or(rest, |r| r.split_once('/').map_or(r, |(_, host)| host));
+        return format!("http://{}", host.trim_start_matches('/'));
+    }
+    if target.contains("://") {
+        target.to_string()
+    } else {
+        format!("http://{target}")
     }
 }
 
@@ -269,4 +283,22 @@ pub fn credentials(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint;
+
+    #[test]
+    fn development_targets_in_every_form_crossplane_accepts() {
+        for (target, expected) in [
+            ("localhost:9443", "http://localhost:9443"),
+            ("dns:///example.org:7443", "http://example.org:7443"),
+            ("dns://8.8.8.8/example.org:7443", "http://example.org:7443"),
+            ("dns:example.org:7443", "http://example.org:7443"),
+            ("https://example.org:7443", "https://example.org:7443"),
+        ] {
+            assert_eq!(endpoint(target), expected, "{target}");
+        }
+    }
 }
