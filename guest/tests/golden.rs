@@ -111,7 +111,12 @@ fn gcp_production() {
         rsp.desired.resources["helm-providerconfig"].ready,
         Ready::True
     );
-    assert_eq!(rsp.desired.resources["cluster"].ready, Ready::False);
+    // `render` observes the cluster ready, so its Releases render too.
+    assert_eq!(rsp.desired.resources["cluster"].ready, Ready::True);
+    assert_eq!(
+        rsp.desired.resources["nodepool-default"].ready,
+        Ready::False
+    );
 
     let ingress = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"];
     assert_eq!(
@@ -462,7 +467,8 @@ fn charts_can_be_disabled_pinned_and_retemplated() {
             "ingress-nginx": {"version": "4.11.3", "values": "controller:\n  kind: {{ cluster.private and 'DaemonSet' or 'Deployment' }}\n"},
         }},
     }));
-    let rsp = common::run_with(common::request(claim("gcp")), &configs);
+    let req = common::cluster_up(common::request(claim("gcp")), &configs);
+    let rsp = common::run_with(req, &configs);
     assert!(!rsp.is_fatal(), "{:?}", rsp.results);
     assert!(!rsp.desired.resources.contains_key("helm-cert-manager"));
     assert!(
@@ -507,7 +513,7 @@ fn workload_identity_follows_the_cert_manager_namespace() {
             "metadata": {"name": "zz-overrides", "labels": {"cloud": cloud}},
             "data": {"charts": {"cert-manager": {"namespace": "certs"}}},
         }));
-        let mut req = common::request(claim(cloud));
+        let mut req = common::cluster_up(common::request(claim(cloud)), &configs);
         // Azure federates with the cluster's issuer once it is observed.
         let cluster = common::render(claim(cloud)).desired.resources["cluster"]
             .body

@@ -6,7 +6,7 @@ mod common;
 use cluster_platform::log::Log;
 use cluster_platform::platform::run;
 use cluster_platform::protocol::{Ready, Severity};
-use common::{claim, observe, render, request, resource, run_with, set};
+use common::{claim, cluster_up, observe, render, render_first, request, resource, run_with, set};
 use serde_json::json;
 
 #[test]
@@ -54,7 +54,7 @@ fn requirements_are_asked_under_both_fields_and_stay_stable() {
 #[test]
 fn deprecated_extra_resources_answers_are_merged_in_order() {
     let configs = common::env_configs();
-    let mut req = request(claim("aws"));
+    let mut req = cluster_up(request(claim("aws")), &configs);
     let first = run(&req, &mut Log::default());
     for (name, selector) in &first.requirements.extra_resources {
         let cluster_platform::protocol::Match::Labels(labels) = &selector.matching else {
@@ -88,7 +88,7 @@ fn deprecated_extra_resources_answers_are_merged_in_order() {
 
 #[test]
 fn an_environment_in_the_context_is_used_without_requirements() {
-    let mut req = request(claim("gcp"));
+    let mut req = cluster_up(request(claim("gcp")), &common::env_configs());
     req.context = Some(json!({"apiextensions.crossplane.io/environment": {
         "apiVersion": "internal.crossplane.io/v1alpha1", "kind": "Environment",
         "defaultMachineType": "n2-standard-8", "ingress_replicas": 5,
@@ -114,7 +114,7 @@ fn an_environment_in_the_context_is_used_without_requirements() {
 #[test]
 fn status_and_readiness_fill_in_as_resources_become_ready() {
     let configs = common::env_configs();
-    let first = render(claim("gcp"));
+    let first = render_first(claim("gcp"));
     assert!(
         first.desired.composite.is_none(),
         "no status before anything is observed"
@@ -183,7 +183,7 @@ fn status_and_readiness_fill_in_as_resources_become_ready() {
 #[test]
 fn aws_and_azure_status_paths() {
     let configs = common::env_configs();
-    let first = render(claim("aws"));
+    let first = render_first(claim("aws"));
     let mut req = request(claim("aws"));
     observe(
         &mut req,
@@ -212,7 +212,7 @@ fn aws_and_azure_status_paths() {
         "the kubeconfig comes from ClusterAuth"
     );
 
-    let first = render(claim("azure"));
+    let first = render_first(claim("azure"));
     let mut req = request(claim("azure"));
     observe(
         &mut req,
@@ -336,9 +336,9 @@ fn import_observe_renders_only_the_listed_resources() {
 fn import_manage_waits_for_observation_then_takes_over() {
     let mut xr = claim("import");
     set(&mut xr, "/spec/parameters/import/mode", json!("manage"));
-    let first = render(xr.clone());
-    // The rest of the platform renders normally.
-    assert!(first.desired.resources.contains_key("helm-cert-manager"));
+    let first = render_first(xr.clone());
+    // The rest of the platform renders normally; charts wait for the cluster.
+    assert!(!first.desired.resources.contains_key("helm-cert-manager"));
     assert!(first.desired.resources.contains_key("router"));
     assert_eq!(
         resource(&first, "cluster")["spec"]["managementPolicies"],
@@ -393,4 +393,61 @@ fn import_manage_waits_for_observation_then_takes_over() {
         "{}",
         note.message
     );
+}
+
+#[test]
+fn charts_wait_for_the_cluster_and_stay_once_released() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let configs = common::env_configs();
+        let first = render_first(claim(cloud));
+        assert!(
+            !first
+                .desired
+                .resources
+                .keys()
+                .any(|k| k.starts_with("helm-") && k != "helm-providerconfig"),
+            "{cloud}: no Release before the cluster is ready"
+        );
+        let waiting = first
+            .results
+            .iter()
+            .find(|r| r.reason.as_deref() == Some("WaitingForCluster"))
+            .unwrap_or_else(|| panic!("{cloud}: {:?}", first.results));
+        assert_eq!(waiting.severity, Severity::Normal);
+        assert!(
+            waiting
+                .message
+                .contains("cert-manager, ingress-nginx, monitoring"),
+            "{}",
+            waiting.message
+        );
+
+        let mut req = cluster_up(request(claim(cloud)), &configs);
+        let up = run_with(req.clone(), &configs);
+        assert!(
+            up.desired.resources.contains_key("helm-cert-manager"),
+            "{cloud}"
+        );
+        assert!(
+            !up.results
+                .iter()
+                .any(|r| r.reason.as_deref() == Some("WaitingForCluster")),
+            "{cloud}"
+        );
+
+        // A cluster that turns unready later keeps its Releases.
+        let cluster = up.desired.resources["cluster"].body.clone();
+        observe(&mut req, "cluster", &cluster, json!({}), false);
+        let release = up.desired.resources["helm-cert-manager"].body.clone();
+        observe(&mut req, "helm-cert-manager", &release, json!({}), true);
+        let later = run_with(req, &configs);
+        assert!(
+            later.desired.resources.contains_key("helm-cert-manager"),
+            "{cloud}"
+        );
+        assert!(
+            !later.desired.resources.contains_key("helm-ingress-nginx"),
+            "{cloud}"
+        );
+    }
 }

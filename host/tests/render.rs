@@ -318,31 +318,40 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
 }
 
 /// The printed stream for each example claim matches its golden file
-/// (`UPDATE_GOLDEN=1` rewrites them after an intended change).
+/// (`UPDATE_GOLDEN=1` rewrites them after an intended change): on the
+/// first call (`<cloud>.yaml`) and once the cluster is up
+/// (`<cloud>-cluster-up.yaml`, with `-o examples/<cloud>/observed`).
 #[test]
 fn each_example_renders_its_golden_stream() {
     let modules = modules_dir(&[CLUSTER_WASM]);
-    for cloud in ["gcp", "aws", "azure"] {
+    for (cloud, stage) in ["gcp", "aws", "azure"]
+        .into_iter()
+        .flat_map(|c| [(c, None), (c, Some("cluster-up"))])
+    {
         let claim = format!("examples/{cloud}/claim.yaml");
-        let out = render(
-            modules.path(),
-            &[
-                &claim,
-                "apis/cluster/composition.yaml",
-                "examples/functions.yaml",
-                "-e",
-                "examples/envconfigs",
-                "-r",
-            ],
-        );
+        let observed = format!("examples/{cloud}/observed");
+        let mut args = vec![
+            claim.as_str(),
+            "apis/cluster/composition.yaml",
+            "examples/functions.yaml",
+            "-e",
+            "examples/envconfigs",
+            "-r",
+        ];
+        if stage.is_some() {
+            args.extend(["-o", observed.as_str()]);
+        }
+        let out = render(modules.path(), &args);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let printed = String::from_utf8(out.stdout).unwrap();
-        let golden =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{cloud}.yaml"));
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join(match stage {
+            Some(stage) => format!("tests/golden/{cloud}-{stage}.yaml"),
+            None => format!("tests/golden/{cloud}.yaml"),
+        });
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&golden, &printed).unwrap();
             continue;
@@ -376,7 +385,7 @@ fn observed_resources_full_xr_context_and_credentials_render() {
         ),
     )
     .unwrap();
-    let observed = fixture("observed-gcp-cluster.yaml");
+    let observed = root().join("examples/gcp/observed");
     let credentials = fixture("credentials.yaml");
     let args = [
         "examples/gcp/claim.yaml",
@@ -416,6 +425,9 @@ fn observed_resources_full_xr_context_and_credentials_render() {
         "an observed resource keeps its name"
     );
     assert_eq!(cluster["metadata"]["generateName"], Value::Null);
+    // With the cluster observed ready, the charts are released.
+    let releases = docs.iter().filter(|d| d["kind"] == "Release").count();
+    assert_eq!(releases, 3);
     let context = docs.last().unwrap();
     assert_eq!(context["fields"]["example.org/note"]["from"], "render");
 

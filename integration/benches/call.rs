@@ -67,7 +67,8 @@ fn per_call(iterations: usize) {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for cloud in ["gcp", "aws", "azure"] {
-        let req = answer_requirements(bare_request(&example_xr(cloud), "cluster"), |r| {
+        let bare = with_cluster_up(bare_request(&example_xr(cloud), "cluster"), cloud);
+        let req = answer_requirements(bare, |r| {
             let rsp = runtime
                 .call(&module, &convert::request_to_wit(r))
                 .expect("call");

@@ -18,13 +18,14 @@ use platform_integration::*;
 const STREAMS: usize = 16;
 const TOKEN: &str = "bench-upload-token-0123456789";
 
-/// A GCP production request with its EnvironmentConfigs answered.
+/// A GCP production request, its cluster up, EnvironmentConfigs answered.
 fn complete_request() -> pb::RunFunctionRequest {
     let runtime = Runtime::new(Limits::default(), None).expect("runtime");
     let module = runtime
         .load(&wasm("cluster_platform.wasm"))
         .expect("module");
-    answer_requirements(bare_request(&example_xr("gcp"), "cluster"), |r| {
+    let bare = with_cluster_up(bare_request(&example_xr("gcp"), "cluster"), "gcp");
+    answer_requirements(bare, |r| {
         let rsp = runtime
             .call(&module, &convert::request_to_wit(r))
             .expect("call");

@@ -182,6 +182,22 @@ pub fn bare_request(xr: &Value, module: &str) -> pb::RunFunctionRequest {
     }
 }
 
+/// `req` with the example's observed resources (`examples/<cloud>/observed`:
+/// the cluster up), so the whole platform renders, Helm releases included.
+pub fn with_cluster_up(mut req: pb::RunFunctionRequest, cloud: &str) -> pb::RunFunctionRequest {
+    let observed =
+        docs::read(&root().join(format!("examples/{cloud}/observed"))).expect("observed");
+    let state = req.observed.get_or_insert_with(Default::default);
+    for body in observed {
+        let name = body["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+            .as_str()
+            .expect("composition-resource-name")
+            .to_string();
+        state.resources.insert(name, pipeline::resource(&body));
+    }
+    req
+}
+
 /// Fills `req`'s required resources from the example EnvironmentConfigs
 /// the way Crossplane's loop does, calling `call` until they settle.
 pub fn answer_requirements(

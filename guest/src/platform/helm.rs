@@ -7,7 +7,7 @@ use minijinja::{Environment, Output, State, UndefinedBehavior};
 use serde_json::{Value, json};
 
 use super::claim::Platform;
-use super::cloud::Cloud;
+use super::cloud::{Cloud, KubeAccess};
 use super::compose::{Part, Plan, Role, managed};
 use super::merge::merged;
 use super::observed::Observed;
@@ -183,15 +183,33 @@ fn enabled(p: &Platform, chart: &Chart) -> bool {
     !disabled && monitoring
 }
 
-/// Adds one Release per enabled chart.
+/// Releases need a cluster to install into: they are rendered once the
+/// cluster and the resource writing its kubeconfig are ready, and kept once
+/// they exist, so a cluster that turns unready later loses nothing.
+fn may_release(observed: Observed<'_>, access: &KubeAccess, chart: &Chart) -> bool {
+    (observed.is_ready("cluster") && observed.is_ready(&access.source))
+        || observed.exists(chart.resource)
+}
+
+/// The enabled charts still waiting for the cluster.
+pub fn waiting(p: &Platform, observed: Observed<'_>, access: &KubeAccess) -> Vec<&'static str> {
+    CHARTS
+        .iter()
+        .filter(|c| enabled(p, c) && !may_release(observed, access, c))
+        .map(|c| c.key)
+        .collect()
+}
+
+/// Adds one Release per enabled chart the cluster is ready for.
 pub fn releases(
     p: &Platform,
     cloud: &dyn Cloud,
     observed: Observed<'_>,
-    provider_config: &str,
+    access: &KubeAccess,
     plan: &mut Plan,
     uses: &[String],
 ) -> Result<(), String> {
+    let provider_config = &p.id.xr_name;
     let ctx = context(p);
     for chart in CHARTS.iter().filter(|c| enabled(p, c)) {
         let settings = p.env_value(&format!("charts.{}", chart.key));
@@ -238,6 +256,11 @@ pub fn releases(
         .role(Role::CreateOnly)
         .uses_all(uses.iter().cloned())
         .uses(chart.after);
+        // Values are rendered (and their errors reported) on every call;
+        // the Release itself waits for the cluster.
+        if !may_release(observed, access, chart) {
+            continue;
+        }
         let mut release = release;
         if let Some(spec) = release.body.get_mut("spec").and_then(Value::as_object_mut) {
             spec.insert("providerConfigRef".into(), json!({"name": provider_config}));

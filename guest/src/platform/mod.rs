@@ -98,6 +98,18 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
             target: Target::CompositeAndClaim,
         });
     }
+    let charts = helm::waiting(&p, observed, &cloud.kube_access(&p));
+    if !charts.is_empty() && !observe_only {
+        rsp.results.push(FnResult {
+            severity: Severity::Normal,
+            message: format!(
+                "charts {} are released once the cluster is ready",
+                charts.join(", ")
+            ),
+            reason: Some("WaitingForCluster".to_string()),
+            target: Target::CompositeAndClaim,
+        });
+    }
     let access = cloud.kube_access(&p);
     status::update(
         rsp,
@@ -127,7 +139,7 @@ pub fn build(
     let access = cloud.kube_access(p);
     providerconfig::add(&mut plan, &p.id.xr_name, &p.secret_namespace, &access);
     let uses = [providerconfig::HELM.to_string(), "cluster".to_string()];
-    helm::releases(p, cloud, observed, &p.id.xr_name, &mut plan, &uses)?;
+    helm::releases(p, cloud, observed, &access, &mut plan, &uses)?;
     Ok(plan)
 }
 

@@ -107,8 +107,9 @@ pub fn run_with(mut req: Request, configs: &[Value]) -> Response {
     panic!("requirements did not stabilise");
 }
 
-/// Renders an example claim with the example environment.
-pub fn render(xr: Value) -> Response {
+/// Renders an example claim with the example environment, as on the first
+/// call: nothing observed yet.
+pub fn render_first(xr: Value) -> Response {
     let rsp = run_with(request(xr), &env_configs());
     assert!(
         !rsp.is_fatal(),
@@ -116,6 +117,27 @@ pub fn render(xr: Value) -> Response {
         rsp.results
     );
     rsp
+}
+
+/// Renders an example claim once its cluster is up: the whole platform,
+/// Helm releases included.
+pub fn render(xr: Value) -> Response {
+    run_with(
+        cluster_up(request(xr.clone()), &env_configs()),
+        &env_configs(),
+    )
+}
+
+/// `req` with the cluster, and the resource writing its kubeconfig,
+/// observed ready, as a first call renders them.
+pub fn cluster_up(mut req: Request, configs: &[Value]) -> Request {
+    let first = run_with(req.clone(), configs);
+    for name in ["cluster", "cluster-auth"] {
+        if let Some(r) = first.desired.resources.get(name) {
+            observe(&mut req, name, &r.body, json!({}), true);
+        }
+    }
+    req
 }
 
 pub fn set(xr: &mut Value, pointer: &str, value: Value) {
