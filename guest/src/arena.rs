@@ -112,11 +112,11 @@ impl<P: Pages, F: GlobalAlloc> Arena<P, F> {
         if state.taken + CHUNK > MAX_ARENA {
             return None;
         }
-        let contiguous = state.len > 0 && state.ranges[state.len - 1].1 == state.end;
         let start = self.pages.take(CHUNK)?;
         let end = start + CHUNK;
         state.taken += CHUNK;
-        if contiguous && start == state.end {
+        // `state.end` is where the newest range ends.
+        if state.len > 0 && start == state.end {
             state.ranges[state.len - 1].1 = end;
             state.end = end;
             return Some(());

@@ -137,6 +137,16 @@ impl Response {
         });
     }
 
+    /// A progress note for the claim's owner, with a reason to filter on.
+    pub fn normal(&mut self, reason: &str, message: impl Into<String>) {
+        self.results.push(FnResult {
+            severity: Severity::Normal,
+            message: message.into(),
+            reason: Some(reason.to_string()),
+            target: Target::CompositeAndClaim,
+        });
+    }
+
     pub fn warning(&mut self, message: impl Into<String>) {
         self.results.push(FnResult {
             severity: Severity::Warning,

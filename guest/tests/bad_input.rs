@@ -154,12 +154,10 @@ fn pools_need_bounds() {
 
 #[test]
 fn a_broken_values_template_names_the_chart_and_line() {
-    let mut configs = common::env_configs();
-    configs.push(json!({
-        "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
-        "metadata": {"name": "zz", "labels": {"cloud": "gcp"}},
-        "data": {"charts": {"monitoring": {"values": "grafana:\n  enabled: true\n  adminPassword: {{ monitoring.grafana.password | nosuch }}\n"}}},
-    }));
+    let configs = common::env_configs_with(
+        "gcp",
+        json!({"charts": {"monitoring": {"values": "grafana:\n  enabled: true\n  adminPassword: {{ monitoring.grafana.password | nosuch }}\n"}}}),
+    );
     let rsp = run_with(request(claim("gcp")), &configs);
     let m = fatal_message(&rsp);
     assert!(
@@ -180,12 +178,10 @@ fn values_that_are_not_one_yaml_map_name_the_chart_and_line() {
             "chart ingress-nginx: rendered values are not valid YAML, 2 documents",
         ),
     ] {
-        let mut configs = common::env_configs();
-        configs.push(json!({
-            "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
-            "metadata": {"name": "zz", "labels": {"cloud": "gcp"}},
-            "data": {"charts": {"ingress-nginx": {"values": values}}},
-        }));
+        let configs = common::env_configs_with(
+            "gcp",
+            json!({"charts": {"ingress-nginx": {"values": values}}}),
+        );
         let m = fatal_message(&run_with(request(claim("gcp")), &configs));
         assert!(m.starts_with(expected), "{m}");
     }

@@ -458,15 +458,13 @@ fn private_off_drops_nat_private_nodes_and_the_internal_zone() {
 
 #[test]
 fn charts_can_be_disabled_pinned_and_retemplated() {
-    let mut configs = common::env_configs();
-    configs.push(json!({
-        "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
-        "metadata": {"name": "zz-overrides", "labels": {"cloud": "gcp"}},
-        "data": {"charts": {
+    let configs = common::env_configs_with(
+        "gcp",
+        json!({"charts": {
             "cert-manager": {"disabled": true},
             "ingress-nginx": {"version": "4.11.3", "values": "controller:\n  kind: {{ cluster.private and 'DaemonSet' or 'Deployment' }}\n"},
-        }},
-    }));
+        }}),
+    );
     let req = common::cluster_up(common::request(claim("gcp")), &configs);
     let rsp = common::run_with(req, &configs);
     assert!(!rsp.is_fatal(), "{:?}", rsp.results);
@@ -507,12 +505,10 @@ fn workload_identity_follows_the_cert_manager_namespace() {
             "system:serviceaccount:certs:cert-manager",
         ),
     ] {
-        let mut configs = common::env_configs();
-        configs.push(json!({
-            "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
-            "metadata": {"name": "zz-overrides", "labels": {"cloud": cloud}},
-            "data": {"charts": {"cert-manager": {"namespace": "certs"}}},
-        }));
+        let configs = common::env_configs_with(
+            cloud,
+            json!({"charts": {"cert-manager": {"namespace": "certs"}}}),
+        );
         let mut req = common::cluster_up(common::request(claim(cloud)), &configs);
         // Azure federates with the cluster's issuer once it is observed.
         let cluster = common::render(claim(cloud)).desired.resources["cluster"]

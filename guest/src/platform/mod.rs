@@ -25,7 +25,7 @@ pub mod gcp;
 use serde_json::Value;
 
 use crate::log::Log;
-use crate::protocol::{FnResult, Request, Response, Severity, Target};
+use crate::protocol::{Request, Response};
 use claim::{ImportMode, Platform};
 use compose::{Plan, Role};
 use environment::Environment;
@@ -88,29 +88,25 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
     rsp.desired.resources.extend(resources);
 
     if !waiting.is_empty() {
-        rsp.results.push(FnResult {
-            severity: Severity::Normal,
-            message: format!(
+        rsp.normal(
+            "ImportWaitingForObservation",
+            format!(
                 "import: {} stay on Observe until Crossplane has observed them, then switch to full management",
                 waiting.join(", ")
             ),
-            reason: Some("ImportWaitingForObservation".to_string()),
-            target: Target::CompositeAndClaim,
-        });
+        );
     }
-    let charts = helm::waiting(&p, observed, &cloud.kube_access(&p));
+    let access = cloud.kube_access(&p);
+    let charts = helm::waiting(&p, observed, &access);
     if !charts.is_empty() && !observe_only {
-        rsp.results.push(FnResult {
-            severity: Severity::Normal,
-            message: format!(
+        rsp.normal(
+            "WaitingForCluster",
+            format!(
                 "charts {} are released once the cluster is ready",
                 charts.join(", ")
             ),
-            reason: Some("WaitingForCluster".to_string()),
-            target: Target::CompositeAndClaim,
-        });
+        );
     }
-    let access = cloud.kube_access(&p);
     status::update(
         rsp,
         xr,

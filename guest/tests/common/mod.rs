@@ -59,6 +59,18 @@ pub fn env_configs() -> Vec<Value> {
     out
 }
 
+/// The example EnvironmentConfigs plus one for `cloud` carrying `data`,
+/// which wins over the others.
+pub fn env_configs_with(cloud: &str, data: Value) -> Vec<Value> {
+    let mut configs = env_configs();
+    configs.push(json!({
+        "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
+        "metadata": {"name": "zz-overrides", "labels": {"cloud": cloud}},
+        "data": data,
+    }));
+    configs
+}
+
 pub fn request(xr: Value) -> Request {
     Request {
         observed: cluster_platform::protocol::State {
