@@ -40,7 +40,10 @@ impl Guest for Module {
             };
             emit(level, &line.message, &line.fields);
         }
-        Ok(to_wit(response, request.tag))
+        let tag = request.tag.clone();
+        // Freed with the instance, not node by node (see `json_text`).
+        std::mem::forget(request);
+        Ok(to_wit(response, tag))
     }
 }
 
@@ -115,9 +118,19 @@ fn from_wit(r: w::Request) -> Result<p::Request, String> {
     })
 }
 
+/// Serialises straight into a byte buffer: `Value`'s `Display` goes through
+/// a formatter adapter that costs about twice as much. The tree is then
+/// leaked on purpose: the instance, and the arena it lives in, are dropped
+/// after this call, so walking it to free each node is wasted work.
+fn json_text(value: Value) -> String {
+    let text = serde_json::to_string(&value).expect("a serde_json Value always serialises");
+    std::mem::forget(value);
+    text
+}
+
 fn resource_to(r: p::Resource) -> w::Composed {
     w::Composed {
-        body: r.body.to_string(),
+        body: json_text(r.body),
         connection_details: r
             .connection_details
             .into_iter()
@@ -188,7 +201,7 @@ fn to_wit(r: p::Response, tag: String) -> w::Response {
                 target: Some(target_to(x.target)),
             })
             .collect(),
-        context: r.context.map(|c| c.to_string()),
+        context: r.context.map(json_text),
         requirements: w::Requirements {
             extra_resources: selectors_to(r.requirements.extra_resources),
             resources: selectors_to(r.requirements.resources),

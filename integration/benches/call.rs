@@ -177,6 +177,21 @@ fn cold_start(cache: Option<&std::path::Path>) -> Duration {
 }
 
 fn main() {
+    if let Ok(cloud) = std::env::var("PROFILE_CLOUD") {
+        let runtime = Runtime::new(Limits::default(), None).expect("runtime");
+        let module = runtime.load(&wasm("cluster_platform.wasm")).expect("module");
+        let bare = with_cluster_up(bare_request(&example_xr(&cloud), "cluster"), &cloud);
+        let req = answer_requirements(bare, |r| {
+            let rsp = runtime.call(&module, &convert::request_to_wit(r)).expect("call");
+            convert::response_from_wit(rsp, "").expect("response")
+        });
+        for _ in 0..5000 {
+            let w = convert::request_to_wit(&req);
+            let rsp = runtime.call(&module, &w).expect("call");
+            std::hint::black_box(convert::response_from_wit(rsp, "tag").expect("response"));
+        }
+        return;
+    }
     let full = std::env::args().any(|a| a == "--bench");
     let iterations = if full { 2000 } else { 3 };
     println!("## Per call ({iterations} iterations, p50 unless noted)\n");
