@@ -141,7 +141,6 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(limits: Limits, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = Config::new();
-        if std::env::var_os("PERFMAP").is_some() { config.profiler(wasmtime::ProfilingStrategy::PerfMap); }
         config.epoch_interruption(true);
         let slots = limits.max_concurrent_calls + 4; // + loads and self-tests
         let mut pool = PoolingAllocationConfig::new();
@@ -164,6 +163,8 @@ impl Runtime {
             // slot then takes no page faults for it.
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(KEEP_RESIDENT)
+            // Where the kernel can say which pages a call dirtied (Linux
+            // 6.7+), only those are reset, not the whole resident prefix.
             .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
