@@ -10,8 +10,11 @@ use pbjson_types::Struct;
 
 use crate::bindings::wit;
 
+/// Through a sorted JSON tree, so the text is the same for the same object;
+/// serialised straight into a buffer (`Value`'s `Display` goes through a
+/// formatter adapter that costs about twice as much).
 fn json_text(s: &Struct) -> String {
-    struct_to_json(s).to_string()
+    serde_json::to_string(&struct_to_json(s)).expect("a serde_json Value always serialises")
 }
 
 fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {

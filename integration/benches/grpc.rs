@@ -84,6 +84,52 @@ async fn load(
     (all, failures.load(Ordering::Relaxed))
 }
 
+/// Open loop: `STREAMS` streams, each on its own connection, together
+/// offering `rate` calls per second for `period`. Each call is due at a
+/// fixed time and its latency counts from then, so a call that starts late
+/// because the one before was slow is charged for the wait (no coordinated
+/// omission). Returns the latencies and the number of failed calls.
+async fn paced(
+    address: String,
+    req: pb::RunFunctionRequest,
+    rate: f64,
+    period: Duration,
+) -> (Vec<Duration>, u64) {
+    let interval = Duration::from_secs_f64(STREAMS as f64 / rate);
+    let calls_each = (period.as_secs_f64() / interval.as_secs_f64()) as u32;
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    let start = Instant::now() + Duration::from_millis(100);
+    for stream in 0..STREAMS {
+        let mut client = pb::function_runner_service_client::FunctionRunnerServiceClient::connect(
+            format!("http://{address}"),
+        )
+        .await
+        .expect("connect");
+        let (req, failures) = (req.clone(), failures.clone());
+        // Streams start spread over one interval, not all at once.
+        let first = start + interval.mul_f64(stream as f64 / STREAMS as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(calls_each as usize);
+            for k in 0..calls_each {
+                let due = first + interval * k;
+                tokio::time::sleep_until(due.into()).await;
+                let rsp = client.run_function(req.clone()).await;
+                latencies.push(due.elapsed());
+                if failed(&rsp) {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("stream"));
+    }
+    (all, failures.load(Ordering::Relaxed))
+}
+
 /// The sha256 the upload API lists for the cluster module.
 async fn serving_digest(upload: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -130,10 +176,10 @@ async fn swap(dir: &std::path::Path, upload: &str, bytes: &[u8]) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let (sequential, per_stream, soak) = if full {
-        (2000, 250, Duration::from_secs(60))
+    let (sequential, per_stream, paced_period, soak) = if full {
+        (2000, 250, Duration::from_secs(10), Duration::from_secs(60))
     } else {
-        (20, 5, Duration::from_secs(2))
+        (20, 5, Duration::from_millis(500), Duration::from_secs(2))
     };
     let modules = tempfile::tempdir().expect("tempdir");
     let cache = tempfile::tempdir().expect("tempdir");
@@ -208,6 +254,23 @@ async fn main() {
         conc.p99.as_secs_f64() * 1e3,
         calls as f64 / wall.as_secs_f64()
     );
+
+    // Latency under load below saturation: 16 streams at fixed rates.
+    println!(
+        "\n### {STREAMS} streams, open loop (each call due at a fixed time)\n\n| offered load | calls | p50 | p99 | failed |\n|---|---|---|---|---|"
+    );
+    for rate in [100.0, 250.0, 500.0] {
+        let (latencies, failures) =
+            paced(host.address.clone(), req.clone(), rate, paced_period).await;
+        let calls = latencies.len();
+        let paced_stats = stats(latencies);
+        println!(
+            "| {rate:.0} calls/s | {calls} | {:.2} ms | {:.2} ms | {failures} |",
+            paced_stats.p50.as_secs_f64() * 1e3,
+            paced_stats.p99.as_secs_f64() * 1e3,
+        );
+        assert_eq!(failures, 0, "calls failed under paced load");
+    }
     println!("\n## Resident memory\n\n| when | RSS |\n|---|---|");
     println!(
         "| idle, after the first call | {:.1} MiB |",
