@@ -207,19 +207,26 @@ pub enum Policy {
 
 /// Turns the plan into desired composed resources.
 pub fn finish(
-    plan: &Plan,
+    plan: Plan,
     p: &Platform,
     observed: Observed<'_>,
     policies: &BTreeMap<String, Policy>,
     usages: bool,
 ) -> BTreeMap<String, Resource> {
+    let usages = if usages {
+        usage_parts(&plan, p)
+    } else {
+        Vec::new()
+    };
     let mut out = BTreeMap::new();
-    for part in &plan.parts {
+    // The plan is consumed: each body moves into its resource uncopied.
+    for part in plan.parts {
         let imported = p
             .import
             .as_ref()
             .is_some_and(|i| i.resources.contains_key(&part.name));
-        let mut body = part.body.clone();
+        let upbound = part.api_version().contains(".upbound.io/");
+        let mut body = part.body;
         label(&mut body, p, &part.name);
         let external = if imported {
             p.import
@@ -255,7 +262,7 @@ pub fn finish(
         }
         if matches!(part.role, Role::Managed | Role::CreateOnly | Role::Shared)
             && let Some(pc) = p.env_str(&format!("providerConfigs.{}", p.id.cloud))
-            && part.api_version().contains(".upbound.io/")
+            && upbound
             && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)
         {
             spec.insert("providerConfigRef".into(), json!({"name": pc}));
@@ -269,7 +276,7 @@ pub fn finish(
             _ => Ready::False,
         };
         out.insert(
-            part.name.clone(),
+            part.name,
             Resource {
                 body,
                 ready,
@@ -277,19 +284,17 @@ pub fn finish(
             },
         );
     }
-    if usages {
-        for usage in usage_parts(plan, p) {
-            let mut body = usage.body;
-            label(&mut body, p, &usage.name);
-            out.insert(
-                usage.name,
-                Resource {
-                    body,
-                    ready: Ready::True,
-                    ..Resource::default()
-                },
-            );
-        }
+    for usage in usages {
+        let mut body = usage.body;
+        label(&mut body, p, &usage.name);
+        out.insert(
+            usage.name,
+            Resource {
+                body,
+                ready: Ready::True,
+                ..Resource::default()
+            },
+        );
     }
     out
 }

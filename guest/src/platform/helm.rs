@@ -102,20 +102,39 @@ pub const CHARTS: &[Chart] = &[
 /// chain like `a.b.c | default(x)` falls back), and booleans and none print
 /// as `True`, `False` and `None`.
 pub fn render_template(name: &str, source: &str, context: &Value) -> Result<String, String> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_formatter(python_formatter);
-    env.add_template(name, source)
-        .and_then(|_| env.get_template(name))
-        .and_then(|t| t.render(JValue::from_serialize(context)))
-        .map_err(|e| {
-            let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
-            let detail = e
-                .detail()
-                .map(str::to_string)
-                .unwrap_or_else(|| e.kind().to_string());
-            format!("{name}: values template error on{line}: {detail}")
-        })
+    Templates::new(context).render(name, source)
+}
+
+/// One template environment and context for all of a call's charts: the
+/// context (the whole merged environment) is converted once, not per chart.
+pub struct Templates {
+    env: Environment<'static>,
+    context: JValue,
+}
+
+impl Templates {
+    pub fn new(context: &Value) -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_formatter(python_formatter);
+        Self {
+            env,
+            context: JValue::from_serialize(context),
+        }
+    }
+
+    pub fn render(&self, name: &str, source: &str) -> Result<String, String> {
+        self.env
+            .render_named_str(name, source, self.context.clone())
+            .map_err(|e| {
+                let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
+                let detail = e
+                    .detail()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.kind().to_string());
+                format!("{name}: values template error on{line}: {detail}")
+            })
+    }
 }
 
 fn python_formatter(
@@ -210,12 +229,14 @@ pub fn releases(
     uses: &[String],
 ) -> Result<(), String> {
     let provider_config = &p.id.xr_name;
-    let ctx = context(p);
+    let templates = Templates::new(&context(p));
     for chart in CHARTS.iter().filter(|c| enabled(p, c)) {
         let settings = p.env_value(&format!("charts.{}", chart.key));
         let setting = |key: &str| settings.and_then(|s| s.get(key)).and_then(Value::as_str);
         let template = setting("values").unwrap_or(chart.template);
-        let text = render_template(chart.key, template, &ctx).map_err(|e| format!("chart {e}"))?;
+        let text = templates
+            .render(chart.key, template)
+            .map_err(|e| format!("chart {e}"))?;
         let rendered = yaml::parse(&text).map_err(|e| {
             format!(
                 "chart {}: rendered values are not valid YAML, {e}",

@@ -84,7 +84,7 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         plan.parts
             .retain(|part| import.resources.contains_key(&part.name));
     }
-    let resources = compose::finish(&plan, &p, observed, &policies, !observe_only);
+    let resources = compose::finish(plan, &p, observed, &policies, !observe_only);
     rsp.desired.resources.extend(resources);
 
     if !waiting.is_empty() {
