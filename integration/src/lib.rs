@@ -33,6 +33,9 @@ pub fn wasm(name: &str) -> PathBuf {
 
 /// The host binary of the profile this code was built with.
 pub fn host_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("HOST_BINARY") {
+        return PathBuf::from(path);
+    }
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/<name>-<hash> -> target/<profile>/function-cluster-platform
     let path = exe

@@ -1,7 +1,7 @@
 //! Every golden case of the cluster module renders the same through the
 //! wasm component, with the host's conversions, as the library does
-//! natively; and what the component renders validates against the
-//! providers' CRDs.
+//! natively, on the first call and once the cluster is up; and what the
+//! component renders validates against the providers' CRDs.
 
 #[path = "../../guest/tests/common/mod.rs"]
 mod common;
@@ -11,9 +11,10 @@ mod schema;
 
 use std::collections::BTreeMap;
 
-use cluster_platform::protocol::{Ready, Severity};
+use cluster_platform::protocol::{Ready, Response, Severity};
 use fnhost::convert;
 use fnhost::limits::Limits;
+use fnhost::render::pipeline;
 use fnhost::runtime::Runtime;
 use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::resource::struct_to_json;
@@ -36,6 +37,61 @@ fn severity(s: Severity) -> i32 {
     }) as i32
 }
 
+/// The wasm response's resources, after checking they, the composite and
+/// the results equal the native response's.
+fn same_as_native(
+    case: &str,
+    rsp: &pb::RunFunctionResponse,
+    native: &Response,
+) -> BTreeMap<String, (Value, i32)> {
+    let desired = rsp.desired.clone().unwrap_or_default();
+    let through_wasm: BTreeMap<String, (Value, i32)> = desired
+        .resources
+        .iter()
+        .map(|(name, r)| {
+            (
+                name.clone(),
+                (
+                    r.resource.as_ref().map(struct_to_json).unwrap_or_default(),
+                    r.ready,
+                ),
+            )
+        })
+        .collect();
+    let natively: BTreeMap<String, (Value, i32)> = native
+        .desired
+        .resources
+        .iter()
+        .map(|(name, r)| (name.clone(), (r.body.clone(), ready(r.ready))))
+        .collect();
+    assert_eq!(
+        through_wasm.keys().collect::<Vec<_>>(),
+        natively.keys().collect::<Vec<_>>(),
+        "{case}"
+    );
+    assert_eq!(through_wasm, natively, "{case}: resources differ");
+    assert_eq!(
+        desired
+            .composite
+            .and_then(|c| c.resource)
+            .map(|s| struct_to_json(&s)),
+        native.desired.composite.as_ref().map(|c| c.body.clone()),
+        "{case}: composite differs"
+    );
+    let native_results: Vec<(i32, String)> = native
+        .results
+        .iter()
+        .map(|r| (severity(r.severity), r.message.clone()))
+        .collect();
+    let wasm_results: Vec<(i32, String)> = rsp
+        .results
+        .iter()
+        .map(|r| (r.severity, r.message.clone()))
+        .collect();
+    assert_eq!(wasm_results, native_results, "{case}: results differ");
+    through_wasm
+}
+
 #[test]
 fn every_case_renders_the_same_through_wasm_and_is_schema_valid() {
     let runtime = Runtime::new(Limits::default(), None).unwrap();
@@ -56,69 +112,48 @@ fn every_case_renders_the_same_through_wasm_and_is_schema_valid() {
     };
 
     let mut checked = 0;
+    let mut releases = 0;
     let mut schema_errors = Vec::new();
     for (case, xr) in common::cases() {
-        // Both as on the first call, nothing observed yet.
-        let native = common::render_first(xr.clone());
-        let rsp = call(&answer_requirements(bare_request(&xr, "cluster"), call));
-
-        let desired = rsp.desired.clone().unwrap_or_default();
-        let through_wasm: BTreeMap<String, (Value, i32)> = desired
-            .resources
-            .iter()
-            .map(|(name, r)| {
-                (
-                    name.clone(),
-                    (
-                        r.resource.as_ref().map(struct_to_json).unwrap_or_default(),
-                        r.ready,
-                    ),
-                )
-            })
-            .collect();
-        let natively: BTreeMap<String, (Value, i32)> = native
-            .desired
-            .resources
-            .iter()
-            .map(|(name, r)| (name.clone(), (r.body.clone(), ready(r.ready))))
-            .collect();
-        assert_eq!(
-            through_wasm.keys().collect::<Vec<_>>(),
-            natively.keys().collect::<Vec<_>>(),
-            "{case}"
-        );
-        assert_eq!(through_wasm, natively, "{case}: resources differ");
-        assert_eq!(
-            desired
-                .composite
-                .and_then(|c| c.resource)
-                .map(|s| struct_to_json(&s)),
-            native.desired.composite.map(|c| c.body),
-            "{case}: composite differs"
-        );
-        let native_results: Vec<(i32, String)> = native
-            .results
-            .iter()
-            .map(|r| (severity(r.severity), r.message.clone()))
-            .collect();
-        let wasm_results: Vec<(i32, String)> = rsp
-            .results
-            .iter()
-            .map(|r| (r.severity, r.message.clone()))
-            .collect();
-        assert_eq!(wasm_results, native_results, "{case}: results differ");
-
-        if let Some(crds) = &crds {
-            for (name, (body, _)) in &through_wasm {
-                checked += 1;
-                for error in crds.validate(body) {
-                    schema_errors.push(format!("{case} / {name}: {error}"));
+        let first = answer_requirements(bare_request(&xr, "cluster"), call);
+        // Once the cluster is up: the wasm request observes exactly what
+        // the native one does.
+        let up = common::cluster_up(common::request(xr.clone()), &common::env_configs());
+        let mut first_up = first.clone();
+        let observed = first_up.observed.get_or_insert_with(Default::default);
+        for (name, r) in &up.observed.resources {
+            observed
+                .resources
+                .insert(name.clone(), pipeline::resource(&r.body));
+        }
+        let stages = [
+            (
+                format!("{case} (first call)"),
+                first,
+                common::render_first(xr.clone()),
+            ),
+            (format!("{case} (cluster up)"), first_up, common::render(xr)),
+        ];
+        for (stage, req, native) in stages {
+            let through_wasm = same_as_native(&stage, &call(&req), &native);
+            releases += through_wasm
+                .values()
+                .filter(|(body, _)| body["kind"] == "Release")
+                .count();
+            if let Some(crds) = &crds {
+                for (name, (body, _)) in &through_wasm {
+                    checked += 1;
+                    for error in crds.validate(body) {
+                        schema_errors.push(format!("{stage} / {name}: {error}"));
+                    }
                 }
             }
         }
     }
+    // The Helm releases render only once the cluster is up.
+    assert!(releases > 0, "no stage rendered the Helm releases");
     assert!(
-        crds.is_none() || checked > 300,
+        crds.is_none() || checked > 600,
         "only {checked} resources validated"
     );
     assert!(
