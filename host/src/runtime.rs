@@ -163,8 +163,8 @@ impl Runtime {
             // slot then takes no page faults for it.
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(KEEP_RESIDENT)
-            // Where the kernel can say which pages a call dirtied (Linux
-            // 6.7+), only those are reset, not the whole resident prefix.
+            // Where the kernel can say which pages are resident (Linux
+            // 6.7+), only those are reset, not all of KEEP_RESIDENT.
             .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
