@@ -451,3 +451,51 @@ fn charts_wait_for_the_cluster_and_stay_once_released() {
         );
     }
 }
+
+#[test]
+fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client_id() {
+    let configs = common::env_configs();
+    let first = render_first(claim("azure"));
+    let mut req = request(claim("azure"));
+    observe(
+        &mut req,
+        "cluster",
+        &first.desired.resources["cluster"].body,
+        json!({"oidcIssuerUrl": "https://issuer.example/"}),
+        true,
+    );
+    let identity = first.desired.resources["identity-cert-manager"]
+        .body
+        .clone();
+
+    // The cluster is up, the identity not yet: the other charts go out.
+    let up = run_with(req.clone(), &configs);
+    assert!(!up.desired.resources.contains_key("helm-cert-manager"));
+    assert!(up.desired.resources.contains_key("helm-ingress-nginx"));
+    let waiting = up
+        .results
+        .iter()
+        .find(|r| r.reason.as_deref() == Some("WaitingForCluster"))
+        .expect("a note on the waiting chart");
+    assert!(
+        waiting.message.contains("cert-manager") && !waiting.message.contains("ingress-nginx"),
+        "{}",
+        waiting.message
+    );
+
+    // Once the identity is observed, cert-manager's first install names it.
+    observe(
+        &mut req,
+        "identity-cert-manager",
+        &identity,
+        json!({"clientId": "0000-client"}),
+        true,
+    );
+    let ready = run_with(req, &configs);
+    let release = &ready.desired.resources["helm-cert-manager"].body;
+    assert_eq!(
+        release["spec"]["forProvider"]["values"]["serviceAccount"]["annotations"]["azure.workload.identity/client-id"],
+        json!("0000-client"),
+        "{release:#}"
+    );
+}

@@ -33,6 +33,12 @@ pub trait Cloud: Sync {
     /// Values a chart needs from this cloud (workload identity bindings),
     /// merged under the rendered values template.
     fn chart_values(&self, p: &Platform, observed: Observed<'_>, chart: &str) -> Option<Value>;
+    /// Composed resources whose observed state those values read: the
+    /// chart is released only once they are ready too, so its first
+    /// install already carries them.
+    fn chart_inputs(&self, _chart: &str) -> &'static [&'static str] {
+        &[]
+    }
     /// XR status fields read from observed resources, only when known.
     fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value>;
 }

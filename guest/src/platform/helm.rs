@@ -203,18 +203,31 @@ fn enabled(p: &Platform, chart: &Chart) -> bool {
 }
 
 /// Releases need a cluster to install into: they are rendered once the
-/// cluster and the resource writing its kubeconfig are ready, and kept once
-/// they exist, so a cluster that turns unready later loses nothing.
-fn may_release(observed: Observed<'_>, access: &KubeAccess, chart: &Chart) -> bool {
-    (observed.is_ready("cluster") && observed.is_ready(&access.source))
-        || observed.exists(chart.resource)
+/// cluster, the resource writing its kubeconfig and the resources the
+/// cloud's values for the chart read are ready, and kept once they exist,
+/// so a cluster that turns unready later loses nothing.
+fn may_release(
+    cloud: &dyn Cloud,
+    observed: Observed<'_>,
+    access: &KubeAccess,
+    chart: &Chart,
+) -> bool {
+    let mut inputs = ["cluster", access.source.as_str()]
+        .into_iter()
+        .chain(cloud.chart_inputs(chart.key).iter().copied());
+    inputs.all(|name| observed.is_ready(name)) || observed.exists(chart.resource)
 }
 
 /// The enabled charts still waiting for the cluster.
-pub fn waiting(p: &Platform, observed: Observed<'_>, access: &KubeAccess) -> Vec<&'static str> {
+pub fn waiting(
+    p: &Platform,
+    cloud: &dyn Cloud,
+    observed: Observed<'_>,
+    access: &KubeAccess,
+) -> Vec<&'static str> {
     CHARTS
         .iter()
-        .filter(|c| enabled(p, c) && !may_release(observed, access, c))
+        .filter(|c| enabled(p, c) && !may_release(cloud, observed, access, c))
         .map(|c| c.key)
         .collect()
 }
@@ -279,7 +292,7 @@ pub fn releases(
         .uses(chart.after);
         // Values are rendered (and their errors reported) on every call;
         // the Release itself waits for the cluster.
-        if !may_release(observed, access, chart) {
+        if !may_release(cloud, observed, access, chart) {
             continue;
         }
         let mut release = release;

@@ -97,7 +97,7 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         );
     }
     let access = cloud.kube_access(&p);
-    let charts = helm::waiting(&p, observed, &access);
+    let charts = helm::waiting(&p, cloud, observed, &access);
     if !charts.is_empty() && !observe_only {
         rsp.normal(
             "WaitingForCluster",

@@ -140,11 +140,12 @@ pub fn render(xr: Value) -> Response {
     )
 }
 
-/// `req` with the cluster, and the resource writing its kubeconfig,
-/// observed ready, as a first call renders them.
+/// `req` with the cluster, the resource writing its kubeconfig and the
+/// resources Helm values read (Azure's cert-manager identity) observed
+/// ready, as a first call renders them.
 pub fn cluster_up(mut req: Request, configs: &[Value]) -> Request {
     let first = run_with(req.clone(), configs);
-    for name in ["cluster", "cluster-auth"] {
+    for name in ["cluster", "cluster-auth", "identity-cert-manager"] {
         if let Some(r) = first.desired.resources.get(name) {
             observe(&mut req, name, &r.body, json!({}), true);
         }

@@ -101,6 +101,15 @@ pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
     }
 }
 
+/// cert-manager's service account names the identity's client ID, which
+/// Azure reports once the identity exists.
+pub fn chart_inputs(chart: &str) -> &'static [&'static str] {
+    match chart {
+        "cert-manager" => &["identity-cert-manager"],
+        _ => &[],
+    }
+}
+
 pub fn chart_values(_p: &Platform, observed: Observed<'_>, chart: &str) -> Option<Value> {
     if chart != "cert-manager" {
         return None;

@@ -56,6 +56,10 @@ impl Cloud for Azure {
         identity::chart_values(p, observed, chart)
     }
 
+    fn chart_inputs(&self, chart: &str) -> &'static [&'static str] {
+        identity::chart_inputs(chart)
+    }
+
     fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value> {
         cluster::status(p, observed)
     }
