@@ -460,13 +460,11 @@ fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client
     observe(
         &mut req,
         "cluster",
-        &first.desired.resources["cluster"].body,
+        resource(&first, "cluster"),
         json!({"oidcIssuerUrl": "https://issuer.example/"}),
         true,
     );
-    let identity = first.desired.resources["identity-cert-manager"]
-        .body
-        .clone();
+    let identity = resource(&first, "identity-cert-manager").clone();
 
     // The cluster is up, the identity not yet: the other charts go out.
     let up = run_with(req.clone(), &configs);
@@ -492,7 +490,7 @@ fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client
         true,
     );
     let ready = run_with(req, &configs);
-    let release = &ready.desired.resources["helm-cert-manager"].body;
+    let release = resource(&ready, "helm-cert-manager");
     assert_eq!(
         release["spec"]["forProvider"]["values"]["serviceAccount"]["annotations"]["azure.workload.identity/client-id"],
         json!("0000-client"),

@@ -44,24 +44,43 @@ fn failed(rsp: &Result<tonic::Response<pb::RunFunctionResponse>, tonic::Status>)
     }
 }
 
-/// Runs `STREAMS` streams, each on its own connection, until `calls_each`
-/// calls or `stop`; returns the latencies and the number of failed calls.
+type Client =
+    pb::function_runner_service_client::FunctionRunnerServiceClient<tonic::transport::Channel>;
+
+/// Runs `stream(index, client, failures)` on `STREAMS` streams, each on its
+/// own connection; returns every stream's latencies and the failed calls
+/// they counted.
+async fn on_streams<F, S>(address: &str, stream: F) -> (Vec<Duration>, u64)
+where
+    F: Fn(usize, Client, Arc<AtomicU64>) -> S,
+    S: std::future::Future<Output = Vec<Duration>> + Send + 'static,
+{
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for index in 0..STREAMS {
+        let client = Client::connect(format!("http://{address}"))
+            .await
+            .expect("connect");
+        tasks.push(tokio::spawn(stream(index, client, failures.clone())));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("stream"));
+    }
+    (all, failures.load(Ordering::Relaxed))
+}
+
+/// Runs `STREAMS` streams until `calls_each` calls or `stop`; returns the
+/// latencies and the number of failed calls.
 async fn load(
     address: String,
     req: pb::RunFunctionRequest,
     calls_each: usize,
     stop: Arc<AtomicBool>,
 ) -> (Vec<Duration>, u64) {
-    let failures = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..STREAMS {
-        let mut client = pb::function_runner_service_client::FunctionRunnerServiceClient::connect(
-            format!("http://{address}"),
-        )
-        .await
-        .expect("connect");
-        let (req, stop, failures) = (req.clone(), stop.clone(), failures.clone());
-        tasks.push(tokio::spawn(async move {
+    on_streams(&address, |_, mut client, failures| {
+        let (req, stop) = (req.clone(), stop.clone());
+        async move {
             let mut latencies = Vec::with_capacity(calls_each);
             for _ in 0..calls_each {
                 if stop.load(Ordering::Relaxed) {
@@ -75,22 +94,17 @@ async fn load(
                 }
             }
             latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.expect("stream"));
-    }
-    (all, failures.load(Ordering::Relaxed))
+        }
+    })
+    .await
 }
 
-/// Open loop: `STREAMS` streams, each on its own connection, together
-/// offering `rate` calls per second for `period`. Each call is due at a
-/// fixed time. A call that starts late because the stream's previous call
-/// was still running is charged from its due time (no coordinated
-/// omission); otherwise latency counts from the send, so the client timer's
-/// millisecond granularity is not charged to the server. Returns the
-/// latencies and the number of failed calls.
+/// Open loop: `STREAMS` streams together offering `rate` calls per second
+/// for `period`. Each call is due at a fixed time. A call that starts late
+/// because the stream's previous call was still running is charged from
+/// its due time (no coordinated omission); otherwise latency counts from
+/// the send, so the client timer's millisecond granularity is not charged
+/// to the server. Returns the latencies and the number of failed calls.
 async fn paced(
     address: String,
     req: pb::RunFunctionRequest,
@@ -99,19 +113,12 @@ async fn paced(
 ) -> (Vec<Duration>, u64) {
     let interval = Duration::from_secs_f64(STREAMS as f64 / rate);
     let calls_each = (period.as_secs_f64() / interval.as_secs_f64()) as u32;
-    let failures = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
     let start = Instant::now() + Duration::from_millis(100);
-    for stream in 0..STREAMS {
-        let mut client = pb::function_runner_service_client::FunctionRunnerServiceClient::connect(
-            format!("http://{address}"),
-        )
-        .await
-        .expect("connect");
-        let (req, failures) = (req.clone(), failures.clone());
+    on_streams(&address, |stream, mut client, failures| {
+        let req = req.clone();
         // Streams start spread over one interval, not all at once.
         let first = start + interval.mul_f64(stream as f64 / STREAMS as f64);
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut latencies = Vec::with_capacity(calls_each as usize);
             let mut previous_done = Instant::now();
             for k in 0..calls_each {
@@ -130,13 +137,9 @@ async fn paced(
                 }
             }
             latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.expect("stream"));
-    }
-    (all, failures.load(Ordering::Relaxed))
+        }
+    })
+    .await
 }
 
 /// The sha256 the upload API lists for the cluster module.
