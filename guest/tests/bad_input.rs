@@ -213,3 +213,105 @@ fn wrong_types_never_panic() {
         "the request has no observed composite resource"
     );
 }
+
+/// Input the cloud would refuse an hour later is refused at render.
+#[test]
+fn a_domain_must_be_a_dns_name() {
+    let long = format!("{}.example.com", vec!["a".repeat(60); 5].join("."));
+    let m = fatal_for(with("/spec/parameters/domain", json!(long)));
+    assert!(
+        m.starts_with("spec.parameters.domain is 316 characters long: expected a DNS name"),
+        "{m}"
+    );
+    let m = fatal_for(with(
+        "/spec/parameters/domain",
+        json!("{{ 7*7 }}.example.com"),
+    ));
+    assert!(
+        m.starts_with(
+            "spec.parameters.domain is \"{{ 7*7 }}.example.com\": its label \"{{ 7*7 }}\" is not valid"
+        ),
+        "{m}"
+    );
+    let label = "a".repeat(64);
+    let m = fatal_for(with(
+        "/spec/parameters/domain",
+        json!(format!("{label}.example.com")),
+    ));
+    assert!(m.contains("labels of 1 to 63"), "{m}");
+    for bad in [
+        "-prod.example.com",
+        "prod..example.com",
+        "localhost",
+        "prod_x.example.com",
+    ] {
+        let m = fatal_for(with("/spec/parameters/domain", json!(bad)));
+        assert!(m.starts_with("spec.parameters.domain is"), "{bad}: {m}");
+    }
+    // A trailing dot and capitals are what users type: accepted.
+    let rsp = run_with(
+        request(with("/spec/parameters/domain", json!("Prod.Example.com."))),
+        &common::env_configs(),
+    );
+    assert!(!rsp.is_fatal(), "{:?}", rsp.results);
+}
+
+#[test]
+fn pool_names_fit_each_clouds_rules() {
+    for (cloud, name, rule) in [
+        (
+            "azure",
+            "general-purpose",
+            "AKS pool names are 1 to 12 lowercase",
+        ),
+        ("azure", "system", "not system"),
+        ("gcp", "Batch", "GKE pool names are 1 to 32 lowercase"),
+        (
+            "gcp",
+            "a-very-long-pool-name-for-batch-jobs",
+            "GKE pool names",
+        ),
+        (
+            "aws",
+            "a-very-long-pool-name-for-batch",
+            "EKS pool names are 1 to 22",
+        ),
+    ] {
+        let mut xr = claim(cloud);
+        set(
+            &mut xr,
+            &format!("/spec/parameters/pools/{name}"),
+            json!({"autoscaling": {"minNodeCount": 1, "maxNodeCount": 2}}),
+        );
+        let m = fatal_for(xr);
+        assert!(
+            m.starts_with(&format!(
+                "spec.parameters.pools.{name}: the pool name {name:?} does not fit {cloud}: "
+            )) && m.contains(rule),
+            "{cloud} {name}: {m}"
+        );
+    }
+}
+
+#[test]
+fn a_label_that_is_not_a_string_says_so() {
+    for label in ["cloud", "planeId", "planeType"] {
+        let m = fatal_for(with(&format!("/metadata/labels/{label}"), json!(7)));
+        assert_eq!(
+            m,
+            format!("metadata.labels.{label} is 7: expected a string (quote it in the claim)")
+        );
+    }
+}
+
+#[test]
+fn import_deletion_policy() {
+    let m = fatal_for(with(
+        "/spec/parameters/import",
+        json!({"enabled": true, "deletionPolicy": "Keep", "resources": {"cluster": "x"}}),
+    ));
+    assert!(
+        m.starts_with("spec.parameters.import.deletionPolicy is \"Keep\": expected Orphan"),
+        "{m}"
+    );
+}

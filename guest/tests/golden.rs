@@ -44,11 +44,11 @@ fn gcp_production() {
     );
     assert_eq!(
         cluster["metadata"]["annotations"]["crossplane.io/external-name"],
-        "prod-cluster"
+        "prod-cluster-1ef5e5"
     );
     assert_eq!(
         cluster["spec"]["writeConnectionSecretToRef"],
-        json!({"name": "prod-cluster-kubeconfig", "namespace": "default"})
+        json!({"name": "prod-cluster-1ef5e5-kubeconfig", "namespace": "default"})
     );
 
     let subnet = &resource(&rsp, "subnet")["spec"]["forProvider"];
@@ -100,7 +100,7 @@ fn gcp_production() {
     assert_eq!(pc["metadata"]["name"], "prod-cluster-x7k2p");
     assert_eq!(
         pc["spec"]["credentials"]["secretRef"]["name"],
-        "prod-cluster-kubeconfig"
+        "prod-cluster-1ef5e5-kubeconfig"
     );
     assert_eq!(
         pc["spec"]["identity"]["type"],
@@ -111,12 +111,11 @@ fn gcp_production() {
         rsp.desired.resources["helm-providerconfig"].ready,
         Ready::True
     );
-    // `render` observes the cluster ready, so its Releases render too.
+    // `render` observes the cluster and its pool ready, so its Releases
+    // render too.
     assert_eq!(rsp.desired.resources["cluster"].ready, Ready::True);
-    assert_eq!(
-        rsp.desired.resources["nodepool-default"].ready,
-        Ready::False
-    );
+    assert_eq!(rsp.desired.resources["nodepool-default"].ready, Ready::True);
+    assert_eq!(rsp.desired.resources["network"].ready, Ready::False);
 
     let ingress = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"];
     assert_eq!(
@@ -132,7 +131,7 @@ fn gcp_production() {
     assert_eq!(cert["installCRDs"], true);
     assert_eq!(
         cert["serviceAccount"]["annotations"]["iam.gke.io/gcp-service-account"],
-        "prod-cluster-certmgr@my-project-123.iam.gserviceaccount.com"
+        "prod-cluster-1ef5e5-certmgr@my-project-123.iam.gserviceaccount.com"
     );
     let monitoring = &resource(&rsp, "helm-monitoring")["spec"]["forProvider"];
     assert_eq!(monitoring["namespace"], "monitoring");
@@ -162,7 +161,7 @@ fn aws_production() {
     );
     assert_eq!(
         resource(&rsp, "cluster-auth")["spec"]["writeConnectionSecretToRef"]["name"],
-        "prod-cluster-kubeconfig"
+        "prod-cluster-231fa6-kubeconfig"
     );
 
     assert_eq!(count(&rsp, "ec2.aws.upbound.io/v1beta1 Subnet"), 6);
@@ -302,7 +301,7 @@ fn azure_production() {
     );
     assert_eq!(
         resource(&rsp, "identity-cert-manager")["spec"]["forProvider"]["name"],
-        "prod-cluster-cert-manager"
+        "prod-cluster-62f647-cert-manager"
     );
     // Not before the cluster reports its OIDC issuer.
     assert!(
@@ -477,9 +476,13 @@ fn charts_can_be_disabled_pinned_and_retemplated() {
     );
     let ingress = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"];
     assert_eq!(ingress["chart"]["version"], "4.11.3");
+    // A replaced template keeps the cloud's internal load balancer.
     assert_eq!(
         ingress["values"],
-        json!({"controller": {"kind": "DaemonSet"}})
+        json!({"controller": {
+            "kind": "DaemonSet",
+            "service": {"annotations": {"networking.gke.io/load-balancer-type": "Internal"}},
+        }})
     );
 }
 
@@ -593,4 +596,204 @@ fn gke_node_pool_names_fit_in_40_characters() {
     assert!(name.len() <= 40, "{name}");
     assert!(name.ends_with("-default"), "{name}");
     assert!(name.starts_with("a-very-long-cluster"), "{name}");
+}
+
+/// The same claim name in two namespaces must not share a name that is
+/// unique per project (GCP), account (AWS IAM) or resource group (Azure):
+/// the second claim would silently adopt the first one's resources, and
+/// deleting either would delete both. Names scoped to a resource that is
+/// itself unique (node pools in their cluster, releases in theirs), the
+/// plane's shared resource group and zones named by the claim's own domain
+/// are exempt.
+#[test]
+fn claims_of_the_same_name_in_two_namespaces_share_no_cloud_name() {
+    fn names(rsp: &cluster_platform::protocol::Response) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for r in rsp.desired.resources.values() {
+            let kind = r.body["kind"].as_str().unwrap_or_default().to_string();
+            let scoped = [
+                "Release",
+                "KubernetesClusterNodePool",
+                "ResourceGroup",
+                "DNSZone",
+                "PrivateDNSZone",
+                "Zone",
+            ];
+            if scoped.contains(&kind.as_str()) {
+                continue;
+            }
+            for name in [
+                &r.body["metadata"]["annotations"]["crossplane.io/external-name"],
+                &r.body["spec"]["forProvider"]["name"],
+            ] {
+                if let Some(name) = name.as_str() {
+                    out.push((kind.clone(), name.to_string()));
+                }
+            }
+        }
+        out
+    }
+    for cloud in ["gcp", "aws", "azure"] {
+        let a = render(claim(cloud));
+        let mut other = claim(cloud);
+        other["metadata"]["labels"]["crossplane.io/claim-namespace"] = json!("team-b");
+        let b = render(other);
+        let (a, b) = (names(&a), names(&b));
+        assert!(a.len() >= 5, "{cloud}: {a:?}");
+        let shared: Vec<_> = a.iter().filter(|n| b.contains(n)).collect();
+        assert!(shared.is_empty(), "{cloud}: shared names {shared:?}");
+    }
+}
+
+/// A private GKE control plane reaches the nodes only on ports a rule
+/// opens: without this one every admission webhook call times out.
+#[test]
+fn gke_private_clusters_open_the_webhook_ports_to_the_control_plane() {
+    let mut xr = claim("gcp");
+    let rsp = common::run_with(
+        common::cluster_up(
+            common::request(xr.clone()),
+            &common::env_configs_with("gcp", json!({"gcp": {"webhookPorts": [15017, "8443"]}})),
+        ),
+        &common::env_configs_with("gcp", json!({"gcp": {"webhookPorts": [15017, "8443"]}})),
+    );
+    let firewall = resource(&rsp, "firewall-control-plane");
+    let fp = &firewall["spec"]["forProvider"];
+    assert_eq!(fp["direction"], "INGRESS");
+    assert_eq!(fp["sourceRanges"], json!(["172.16.0.0/28"]));
+    assert_eq!(
+        fp["allow"],
+        json!([{"protocol": "tcp", "ports": ["8443", "9443", "10250", "15017"]}])
+    );
+    assert_eq!(
+        fp["networkSelector"]["matchLabels"]["myplatform.io/resource"],
+        "network"
+    );
+    let tags = &resource(&rsp, "nodepool-default")["spec"]["forProvider"]["nodeConfig"]["tags"];
+    assert_eq!(&fp["targetTags"], tags);
+    assert!(
+        rsp.desired
+            .resources
+            .contains_key("usage-network-by-firewall-control-plane")
+    );
+
+    // The charts' webhooks need it: they wait for it.
+    let mut req = common::cluster_up(common::request(xr.clone()), &common::env_configs());
+    let body = req.observed.resources["firewall-control-plane"]
+        .body
+        .clone();
+    common::observe(&mut req, "firewall-control-plane", &body, json!({}), false);
+    let waiting = common::run_with(req, &common::env_configs());
+    assert!(!waiting.desired.resources.contains_key("helm-cert-manager"));
+
+    // A public cluster's control plane reaches its nodes without it.
+    set(&mut xr, "/spec/parameters/privateCluster", json!(false));
+    let public = render(xr);
+    assert!(
+        !public
+            .desired
+            .resources
+            .contains_key("firewall-control-plane")
+    );
+    assert!(public.desired.resources.contains_key("helm-cert-manager"));
+}
+
+/// The ingress Service is an internal load balancer on every cloud: an
+/// NLB on AWS, and AKS pools spread over the region's zones.
+#[test]
+fn load_balancers_and_zones_per_cloud() {
+    let annotations = |cloud: &str| {
+        let rsp = render(claim(cloud));
+        resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"]["values"]["controller"]
+            ["service"]["annotations"]
+            .clone()
+    };
+    assert_eq!(
+        annotations("aws"),
+        json!({
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        })
+    );
+    assert_eq!(
+        annotations("gcp"),
+        json!({"networking.gke.io/load-balancer-type": "Internal"})
+    );
+    assert_eq!(
+        annotations("azure"),
+        json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"})
+    );
+
+    let rsp = render(claim("azure"));
+    let zones = json!(["1", "2", "3"]);
+    assert_eq!(
+        resource(&rsp, "nodepool-default")["spec"]["forProvider"]["zones"],
+        zones
+    );
+    assert_eq!(
+        resource(&rsp, "cluster")["spec"]["forProvider"]["defaultNodePool"]["zones"],
+        zones
+    );
+    let configs = common::env_configs_with("azure", json!({"azure": {"zones": []}}));
+    let rsp = common::run_with(
+        common::cluster_up(common::request(claim("azure")), &configs),
+        &configs,
+    );
+    assert_eq!(
+        resource(&rsp, "nodepool-default")["spec"]["forProvider"]["zones"],
+        json!([])
+    );
+}
+
+/// GKE nodes run as their own least-privilege account, not the default
+/// compute account (Editor on the project); the providers may use their
+/// injected identity where keys cannot be created.
+#[test]
+fn gke_nodes_have_their_own_account_and_providers_may_skip_the_key() {
+    let rsp = render(claim("gcp"));
+    let email = "prod-cluster-1ef5e5-nodes@my-project-123.iam.gserviceaccount.com";
+    let pool = &resource(&rsp, "nodepool-default")["spec"]["forProvider"];
+    assert_eq!(pool["nodeConfig"]["serviceAccount"], email);
+    assert_eq!(
+        resource(&rsp, "cluster")["spec"]["initProvider"]["nodeConfig"]["serviceAccount"],
+        email
+    );
+    let roles: Vec<&Value> = rsp
+        .desired
+        .resources
+        .iter()
+        .filter(|(name, _)| name.starts_with("gsa-nodes-"))
+        .map(|(_, r)| &r.body["spec"]["forProvider"]["role"])
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            &json!("roles/container.defaultNodeServiceAccount"),
+            &json!("roles/artifactregistry.reader")
+        ]
+    );
+    assert!(
+        rsp.desired
+            .resources
+            .contains_key("usage-gsa-nodes-by-nodepool-default")
+    );
+    assert!(rsp.desired.resources.contains_key("gsa-provider-key"));
+
+    let configs = common::env_configs_with(
+        "gcp",
+        json!({"gcp": {"providerCredentials": "InjectedIdentity"}}),
+    );
+    let rsp = common::run_with(
+        common::cluster_up(common::request(claim("gcp")), &configs),
+        &configs,
+    );
+    for name in ["gsa-provider", "gsa-provider-admin", "gsa-provider-key"] {
+        assert!(!rsp.desired.resources.contains_key(name), "{name}");
+    }
+    assert_eq!(
+        resource(&rsp, "helm-providerconfig")["spec"]["identity"],
+        json!({"type": "GoogleApplicationCredentials", "source": "InjectedIdentity"})
+    );
+    assert!(rsp.desired.resources.contains_key("helm-cert-manager"));
 }

@@ -172,7 +172,7 @@ fn status_and_readiness_fill_in_as_resources_become_ready() {
     assert_eq!(status["workloadPool"], "my-project-123.svc.id.goog");
     assert_eq!(
         status["kubeconfigSecretRef"],
-        json!({"name": "prod-cluster-kubeconfig", "namespace": "default", "key": "kubeconfig"})
+        json!({"name": "prod-cluster-1ef5e5-kubeconfig", "namespace": "default", "key": "kubeconfig"})
     );
     assert_eq!(
         status["dns"]["nameServers"][0],
@@ -232,6 +232,13 @@ fn aws_and_azure_status_paths() {
         "identity-cert-manager",
         resource(&first, "identity-cert-manager"),
         json!({"clientId": "cid", "principalId": "pid"}),
+        true,
+    );
+    observe(
+        &mut req,
+        "nodepool-default",
+        resource(&first, "nodepool-default"),
+        json!({}),
         true,
     );
     let rsp = run_with(req.clone(), &configs);
@@ -360,9 +367,12 @@ fn import_manage_waits_for_observation_then_takes_over() {
         note.message
     );
 
-    // The cluster is observed: it switches to full management, with every
-    // field it needs; the subnet still waits.
-    let mut req = request(xr);
+    // The cluster is observed: it is taken over, never deleted with the
+    // claim, and only what identifies it is enforced; the platform's other
+    // fields (private cluster config, secondary ranges: changing them
+    // would replace the cluster) apply only if it ever has to be created
+    // again. The subnet still waits.
+    let mut req = request(xr.clone());
     observe(
         &mut req,
         "cluster",
@@ -370,10 +380,25 @@ fn import_manage_waits_for_observation_then_takes_over() {
         json!({"endpoint": "10.0.0.2", "location": "us-central1"}),
         true,
     );
-    let rsp = run_with(req, &common::env_configs());
+    let rsp = run_with(req.clone(), &common::env_configs());
     let cluster = resource(&rsp, "cluster");
-    assert_eq!(cluster["spec"]["managementPolicies"], json!(["*"]));
-    assert_eq!(cluster["spec"]["forProvider"]["deletionProtection"], false);
+    assert_eq!(
+        cluster["spec"]["managementPolicies"],
+        json!(["Observe", "Create", "Update", "LateInitialize"])
+    );
+    let fp = cluster["spec"]["forProvider"].as_object().unwrap();
+    assert_eq!(
+        fp.keys().collect::<Vec<_>>(),
+        ["location", "project"],
+        "{fp:?}"
+    );
+    let init = &cluster["spec"]["initProvider"];
+    assert_eq!(init["deletionProtection"], false);
+    assert_eq!(init["privateClusterConfig"]["enablePrivateNodes"], true);
+    assert_eq!(
+        init["ipAllocationPolicy"]["clusterSecondaryRangeName"],
+        "pods"
+    );
     assert_eq!(
         cluster["metadata"]["annotations"]["crossplane.io/external-name"],
         "legacy-gke"
@@ -392,6 +417,27 @@ fn import_manage_waits_for_observation_then_takes_over() {
         !note.message.contains("cluster,") && note.message.contains("subnet"),
         "{}",
         note.message
+    );
+
+    // Delete only when the claim asks; the claim's own templates are what
+    // it enforces on an adopted resource.
+    set(
+        &mut xr,
+        "/spec/parameters/import/deletionPolicy",
+        json!("Delete"),
+    );
+    set(
+        &mut xr,
+        "/spec/parameters/templates/cluster",
+        json!({"spec": {"forProvider": {"releaseChannel": {"channel": "STABLE"}}}}),
+    );
+    req.observed.composite = Some(cluster_platform::protocol::Resource::new(xr));
+    let rsp = run_with(req, &common::env_configs());
+    let cluster = resource(&rsp, "cluster");
+    assert_eq!(cluster["spec"]["managementPolicies"], json!(["*"]));
+    assert_eq!(
+        cluster["spec"]["forProvider"]["releaseChannel"]["channel"],
+        "STABLE"
     );
 }
 
@@ -452,6 +498,117 @@ fn charts_wait_for_the_cluster_and_stay_once_released() {
     }
 }
 
+/// A cluster with no schedulable node yet (GKE without its default pool,
+/// AKS with only its tainted system pool, EKS before its node group) would
+/// leave the charts' hook Jobs Pending until the install fails: Releases
+/// wait for a node pool, and every Release retries a failed install.
+#[test]
+fn charts_wait_for_a_ready_node_pool_and_retry_failed_installs() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let configs = common::env_configs();
+        let mut req = cluster_up(request(claim(cloud)), &configs);
+        let pools: Vec<String> = req
+            .observed
+            .resources
+            .keys()
+            .filter(|k| k.starts_with("nodepool-"))
+            .cloned()
+            .collect();
+        assert!(!pools.is_empty(), "{cloud}");
+        let up = run_with(req.clone(), &configs);
+        for pool in &pools {
+            let body = req.observed.resources[pool].body.clone();
+            observe(&mut req, pool, &body, json!({}), false);
+        }
+        let no_nodes = run_with(req, &configs);
+        assert!(
+            !no_nodes.desired.resources.contains_key("helm-cert-manager"),
+            "{cloud}: released before any node pool is ready"
+        );
+        assert!(
+            no_nodes
+                .results
+                .iter()
+                .any(|r| r.reason.as_deref() == Some("WaitingForCluster")),
+            "{cloud}"
+        );
+        for chart in ["helm-cert-manager", "helm-ingress-nginx", "helm-monitoring"] {
+            let spec = &resource(&up, chart)["spec"];
+            assert_eq!(spec["rollbackLimit"], 5, "{cloud} {chart}");
+            assert_eq!(spec["forProvider"]["wait"], true, "{cloud} {chart}");
+            assert!(
+                spec["forProvider"]["waitTimeout"].is_string(),
+                "{cloud} {chart}"
+            );
+        }
+    }
+}
+
+/// AKS creates internal load balancers in the platform's subnet with the
+/// cluster's own identity: it is granted Network Contributor there as soon
+/// as Azure reports its principal and the subnet's ID, and the ingress
+/// controller, whose Service is such a load balancer, waits for the grant.
+#[test]
+fn azure_cluster_identity_may_manage_load_balancers_in_its_subnet() {
+    let configs = common::env_configs();
+    let first = render_first(claim("azure"));
+    assert!(
+        !first
+            .desired
+            .resources
+            .contains_key("cluster-network-contributor")
+    );
+    let mut req = request(claim("azure"));
+    let principal = "44444444-4444-4444-4444-444444444444";
+    let subnet_id = "/subscriptions/s/resourceGroups/prod-platform-rg/providers/Microsoft.Network/virtualNetworks/v/subnets/n";
+    observe(
+        &mut req,
+        "cluster",
+        resource(&first, "cluster"),
+        json!({"identity": {"type": "SystemAssigned", "principalId": principal}}),
+        true,
+    );
+    observe(
+        &mut req,
+        "subnet",
+        resource(&first, "subnet"),
+        json!({"id": subnet_id}),
+        true,
+    );
+    for name in ["nodepool-default", "identity-cert-manager"] {
+        observe(&mut req, name, resource(&first, name), json!({}), true);
+    }
+    let rsp = run_with(req.clone(), &configs);
+    let role = resource(&rsp, "cluster-network-contributor");
+    assert_eq!(
+        role["spec"]["forProvider"],
+        json!({
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+            "scope": subnet_id,
+            "roleDefinitionName": "Network Contributor",
+            "skipServicePrincipalAadCheck": true,
+        })
+    );
+    assert!(!rsp.desired.resources.contains_key("helm-ingress-nginx"));
+    assert!(rsp.desired.resources.contains_key("helm-cert-manager"));
+    assert!(
+        rsp.desired
+            .resources
+            .contains_key("usage-subnet-by-cluster-network-contributor")
+    );
+
+    observe(
+        &mut req,
+        "cluster-network-contributor",
+        role,
+        json!({}),
+        true,
+    );
+    let rsp = run_with(req, &configs);
+    assert!(rsp.desired.resources.contains_key("helm-ingress-nginx"));
+}
+
 #[test]
 fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client_id() {
     let configs = common::env_configs();
@@ -462,6 +619,21 @@ fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client
         "cluster",
         resource(&first, "cluster"),
         json!({"oidcIssuerUrl": "https://issuer.example/"}),
+        true,
+    );
+    observe(
+        &mut req,
+        "nodepool-default",
+        resource(&first, "nodepool-default"),
+        json!({}),
+        true,
+    );
+    let role = json!({"apiVersion": "authorization.azure.upbound.io/v1beta1", "kind": "RoleAssignment", "metadata": {}});
+    observe(
+        &mut req,
+        "cluster-network-contributor",
+        &role,
+        json!({}),
         true,
     );
     let identity = resource(&first, "identity-cert-manager").clone();

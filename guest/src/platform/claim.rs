@@ -14,20 +14,27 @@ pub struct Identity {
     pub plane: String,
     pub plane_type: Option<String>,
     pub location: String,
-    /// Base for external names: `clusterName` label, claim name or XR name.
+    /// Base for external names: the `clusterName` label as given, or the
+    /// claim's (or XR's) name with a hash of where it lives, so that claims
+    /// of the same name in other namespaces or regions never share a
+    /// project-, account- or resource-group-wide name.
     pub cluster: String,
     pub xr_name: String,
 }
 
 pub fn identity(xr: &Value, clouds: &[&str]) -> Result<Identity, String> {
-    let label = |key: &str| {
-        xr.pointer(&format!("/metadata/labels/{}", key.replace('/', "~1")))
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+    // A label that is there but not a string says so, rather than "missing".
+    let label = |key: &str| -> Result<Option<&str>, String> {
+        match xr.pointer(&format!("/metadata/labels/{}", key.replace('/', "~1"))) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(v)) => Ok(Some(v.trim()).filter(|v| !v.is_empty())),
+            Some(other) => Err(format!(
+                "metadata.labels.{key} is {other}: expected a string (quote it in the claim)"
+            )),
+        }
     };
     let expected = clouds.join(", ");
-    let cloud = label("cloud").ok_or_else(|| {
+    let cloud = label("cloud")?.ok_or_else(|| {
         format!("metadata.labels.cloud is missing: set it to one of {expected} on the claim")
     })?;
     if !clouds.contains(&cloud) {
@@ -35,7 +42,7 @@ pub fn identity(xr: &Value, clouds: &[&str]) -> Result<Identity, String> {
             "metadata.labels.cloud is {cloud:?}: expected one of {expected}"
         ));
     }
-    let plane = label("planeId").ok_or(
+    let plane = label("planeId")?.ok_or(
         "metadata.labels.planeId is missing: set it to the GCP project, AWS account ID or Azure resource group the cluster lives in",
     )?;
     let location = xr
@@ -49,16 +56,58 @@ pub fn identity(xr: &Value, clouds: &[&str]) -> Result<Identity, String> {
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .ok_or("metadata.name is missing on the composite resource")?;
-    let cluster = label("clusterName")
-        .or_else(|| label("crossplane.io/claim-name"))
-        .unwrap_or(xr_name);
+    let cluster = match label("clusterName")? {
+        Some(name) => dns_label(name, 40),
+        None => {
+            let claim = label("crossplane.io/claim-name")?;
+            let (namespace, name) = match claim {
+                Some(claim) => (label("crossplane.io/claim-namespace")?.unwrap_or(""), claim),
+                None => (
+                    xr.pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    xr_name,
+                ),
+            };
+            unique_name(namespace, name, location)
+        }
+    };
     Ok(Identity {
         cloud: cloud.to_string(),
         plane: plane.to_string(),
-        plane_type: label("planeType").map(str::to_string),
+        plane_type: label("planeType")?.map(str::to_string),
         location: location.to_string(),
-        cluster: dns_label(cluster, 40),
+        cluster,
         xr_name: xr_name.to_string(),
+    })
+}
+
+/// `<name>-<hash>`, at most 40 characters: the hash (six hex digits of the
+/// namespace, name and location) is stable across reconciles and differs
+/// for a claim of the same name elsewhere.
+fn unique_name(namespace: &str, name: &str, location: &str) -> String {
+    let hash = stable_hash(&format!("{namespace}/{name}/{location}")) & 0xff_ffff;
+    format!("{}-{hash:06x}", dns_label(name, 33))
+}
+
+/// `name` if it fits in `max` characters, otherwise a prefix of it and a
+/// hash of the whole, so shortened names of different clusters still
+/// differ.
+pub fn shortened(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let hash = stable_hash(name) & 0xff_ffff;
+    format!(
+        "{}-{hash:06x}",
+        dns_label(name, max.saturating_sub(7).max(1))
+    )
+}
+
+/// FNV-1a: stable across builds and targets, unlike std's hasher.
+pub fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -71,6 +120,13 @@ pub struct Pool {
     pub machine_type: String,
     pub disk_gb: Option<u64>,
     pub labels: BTreeMap<String, String>,
+}
+
+impl Pool {
+    /// The pool's composition resource name.
+    pub fn resource(&self) -> String {
+        format!("nodepool-{}", self.name)
+    }
 }
 
 /// Ranges for every cloud; each cloud uses the ones its API needs.
@@ -94,9 +150,19 @@ pub enum ImportMode {
     Manage,
 }
 
+/// What deleting the claim does to what manage mode adopted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// Left in the cloud: the platform did not create it.
+    Orphan,
+    /// Deleted with the claim, only when the claim asks for it.
+    Delete,
+}
+
 #[derive(Debug, Clone)]
 pub struct Import {
     pub mode: ImportMode,
+    pub deletion: Deletion,
     /// Composition resource name -> external name.
     pub resources: BTreeMap<String, String>,
 }
@@ -129,7 +195,9 @@ impl Platform {
             .unwrap_or(Value::Null);
         let domain = opt_str(&params, "domain", "spec.parameters.domain")?
             .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
-            .filter(|d| !d.is_empty());
+            .filter(|d| !d.is_empty())
+            .map(|d| dns_name(&d, "spec.parameters.domain").map(|()| d))
+            .transpose()?;
         let create_dns =
             opt_bool(&params, "createDnsZones", "spec.parameters.createDnsZones")?.unwrap_or(true);
         let private = match opt_bool(&params, "privateCluster", "spec.parameters.privateCluster")? {
@@ -461,6 +529,16 @@ fn import(params: &Value) -> Result<Option<Import>, String> {
             ));
         }
     };
+    let deletion = match spec.get("deletionPolicy") {
+        None | Some(Value::Null) => Deletion::Orphan,
+        Some(Value::String(d)) if d == "Orphan" => Deletion::Orphan,
+        Some(Value::String(d)) if d == "Delete" => Deletion::Delete,
+        Some(other) => {
+            return Err(format!(
+                "spec.parameters.import.deletionPolicy is {other}: expected Orphan (adopted resources stay in the cloud when the claim is deleted) or Delete"
+            ));
+        }
+    };
     let resources = match spec.get("resources") {
         Some(Value::Object(map)) if !map.is_empty() => map
             .iter()
@@ -475,7 +553,39 @@ fn import(params: &Value) -> Result<Option<Import>, String> {
             return Err("spec.parameters.import.resources is missing or empty: expected a map of resource name to external name".into());
         }
     };
-    Ok(Some(Import { mode, resources }))
+    Ok(Some(Import {
+        mode,
+        deletion,
+        resources,
+    }))
+}
+
+/// A DNS name as RFC 1123 and every cloud's DNS service take it: labels of
+/// 1 to 63 lowercase letters, digits and dashes, not starting or ending
+/// with a dash, at least two of them, 253 characters in all.
+pub fn dns_name(name: &str, field: &str) -> Result<(), String> {
+    let rule = "expected a DNS name such as prod.example.com (RFC 1123: labels of 1 to 63 letters, digits and dashes, not starting or ending with a dash; 253 characters in all)";
+    if name.len() > 253 {
+        return Err(format!("{field} is {} characters long: {rule}", name.len()));
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("{field} is {name:?}: {rule}"));
+    }
+    for label in labels {
+        let valid = (1..=63).contains(&label.len())
+            && label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !valid {
+            return Err(format!(
+                "{field} is {name:?}: its label {label:?} is not valid; {rule}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Lowercase letters, digits and dashes, at most `max` long, no dash at

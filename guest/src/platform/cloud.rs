@@ -27,18 +27,24 @@ pub trait Cloud: Sync {
     fn network(&self, p: &Platform, plan: &mut Plan) -> Result<(), String>;
     fn cluster(&self, p: &Platform, plan: &mut Plan);
     fn node_pools(&self, p: &Platform, plan: &mut Plan);
+    /// Refuses a pool name the cloud cannot use as it is, with its rule.
+    fn check_pool_name(&self, name: &str) -> Result<(), &'static str>;
     fn dns(&self, p: &Platform, plan: &mut Plan);
     fn identity(&self, p: &Platform, observed: Observed<'_>, plan: &mut Plan);
     fn kube_access(&self, p: &Platform) -> KubeAccess;
     /// Values a chart needs from this cloud (workload identity bindings),
     /// merged under the rendered values template.
     fn chart_values(&self, p: &Platform, observed: Observed<'_>, chart: &str) -> Option<Value>;
-    /// Composed resources whose observed state those values read: the
-    /// chart is released only once they are ready too, so its first
-    /// install already carries them.
-    fn chart_inputs(&self, _chart: &str) -> &'static [&'static str] {
-        &[]
+    /// Composed resources a chart's first install needs ready: those its
+    /// values read (so the install already carries them) and those its
+    /// workloads need to work (a firewall for its webhooks, a permission
+    /// for its load balancer). The chart is released once they are.
+    fn chart_inputs(&self, _p: &Platform, _chart: &str) -> Vec<&'static str> {
+        Vec::new()
     }
+    /// Annotations that make a load-balanced Service internal (and of the
+    /// right load balancer type) on this cloud.
+    fn internal_load_balancer(&self) -> Value;
     /// XR status fields read from observed resources, only when known.
     fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value>;
 }

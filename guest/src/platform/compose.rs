@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::claim::{ImportMode, Platform, dns_label};
+use super::claim::{Deletion, ImportMode, Platform, dns_label, stable_hash};
 use super::merge::deep_merge;
 use super::observed::Observed;
 use crate::protocol::{Ready, Resource};
@@ -161,10 +161,7 @@ pub fn label_value(name: &str) -> String {
     if valid {
         return name.to_string();
     }
-    // FNV-1a: stable across builds and targets.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = stable_hash(name);
     let prefix = dns_label(name, 54);
     format!("{prefix}-{:08x}", hash as u32)
 }
@@ -247,9 +244,9 @@ pub fn finish(
         }
         if imported
             && policies.get(&part.name) == Some(&Policy::Full)
-            && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)
+            && let Some(import) = &p.import
         {
-            spec.insert("managementPolicies".into(), json!(["*"]));
+            adopt(&mut body, part.import_params.as_ref(), import.deletion);
         }
         let observe_only =
             part.role == Role::Shared || policies.get(&part.name) == Some(&Policy::ObserveOnly);
@@ -297,6 +294,55 @@ pub fn finish(
         );
     }
     out
+}
+
+/// `forProvider` fields that say which cloud resource this is, kept when
+/// a resource is adopted; a cloud's `import_params` add their own.
+const IDENTITY_FIELDS: &[&str] = &["project", "location", "region", "resourceGroupName"];
+
+/// Takes over an existing resource without replacing or deleting it: only
+/// what identifies it stays in `forProvider` (the claim's own templates,
+/// merged later, add what it means to enforce); the platform's other
+/// fields move to `initProvider`, which applies only on creation, so the
+/// rest is late-initialised from what the cloud reports and no field that
+/// forces a replacement is changed. Delete only when the claim says so.
+fn adopt(body: &mut Value, import_params: Option<&Value>, deletion: Deletion) {
+    let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    // A parent's selector or reference (a pool's `clusterSelector`) is as
+    // much identity as the parent's name.
+    let identity = |key: &str| {
+        let field = key
+            .strip_suffix("Selector")
+            .or_else(|| key.strip_suffix("Ref"))
+            .unwrap_or(key);
+        IDENTITY_FIELDS.contains(&field) || import_params.is_some_and(|p| p.get(field).is_some())
+    };
+    if let Some(Value::Object(fp)) = spec.get_mut("forProvider") {
+        let moved: Map<String, Value> = fp
+            .keys()
+            .filter(|k| !identity(k))
+            .cloned()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter_map(|k| fp.remove(&k).map(|v| (k, v)))
+            .collect();
+        if !moved.is_empty() {
+            let init = spec
+                .entry("initProvider")
+                .or_insert_with(|| Value::Object(Map::new()));
+            // What the platform already gave initProvider stays on top.
+            let mut merged = Value::Object(moved);
+            deep_merge(&mut merged, init);
+            *init = merged;
+        }
+    }
+    let policies = match deletion {
+        Deletion::Delete => json!(["*"]),
+        Deletion::Orphan => json!(["Observe", "Create", "Update", "LateInitialize"]),
+    };
+    spec.insert("managementPolicies".into(), policies);
 }
 
 fn label(body: &mut Value, p: &Platform, name: &str) {

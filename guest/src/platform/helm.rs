@@ -27,29 +27,27 @@ pub struct Chart {
     pub template: &'static str,
     /// Other releases that must outlive this one.
     pub after: &'static [&'static str],
+    /// How long Helm waits for the release's workloads (and hooks) to be
+    /// ready before the install counts as failed and is rolled back.
+    pub wait_timeout: &'static str,
+    /// Where the values take the annotations of the chart's load-balanced
+    /// Service, which the cloud makes internal.
+    pub service_annotations: Option<&'static [&'static str]>,
 }
+
+/// Failed installs and upgrades are rolled back and retried this many
+/// times; without a limit provider-helm never retries a failed release.
+pub const ROLLBACK_LIMIT: u32 = 5;
 
 pub const CERT_MANAGER_VALUES: &str = r#"installCRDs: true
 prometheus:
   enabled: {{ monitoring.enabled | default(true) }}
 "#;
 
-/// The seed's template with current internal load-balancer annotations:
-/// GKE's `networking.gke.io` key (the `cloud.google.com` one is legacy), and
-/// on AWS the in-tree `aws-load-balancer-internal` key, which works without
-/// the AWS Load Balancer Controller, next to the controller's `-scheme`.
+/// The seed's template; the Service's internal load-balancer annotations
+/// come from the cloud ([`Cloud::internal_load_balancer`]), merged under.
 pub const INGRESS_NGINX_VALUES: &str = r#"controller:
   replicaCount: {{ ingress_replicas | default(2) }}
-  service:
-    annotations:
-      {% if cloud == "gcp" %}
-      networking.gke.io/load-balancer-type: "Internal"
-      {% elif cloud == "aws" %}
-      service.beta.kubernetes.io/aws-load-balancer-internal: "true"
-      service.beta.kubernetes.io/aws-load-balancer-scheme: "internal"
-      {% elif cloud == "azure" %}
-      service.beta.kubernetes.io/azure-load-balancer-internal: "true"
-      {% endif %}
   metrics:
     enabled: {{ monitoring.enabled | default(true) }}
 "#;
@@ -68,6 +66,8 @@ pub const CHARTS: &[Chart] = &[
     Chart {
         key: "cert-manager",
         resource: "helm-cert-manager",
+        wait_timeout: "10m",
+        service_annotations: None,
         chart: "cert-manager",
         repository: "https://charts.jetstack.io",
         version: "v1.14.0",
@@ -78,6 +78,8 @@ pub const CHARTS: &[Chart] = &[
     Chart {
         key: "ingress-nginx",
         resource: "helm-ingress-nginx",
+        wait_timeout: "10m",
+        service_annotations: Some(&["controller", "service", "annotations"]),
         chart: "ingress-nginx",
         repository: "https://kubernetes.github.io/ingress-nginx",
         version: "4.9.0",
@@ -88,6 +90,8 @@ pub const CHARTS: &[Chart] = &[
     Chart {
         key: "monitoring",
         resource: "helm-monitoring",
+        wait_timeout: "15m",
+        service_annotations: None,
         chart: "kube-prometheus-stack",
         repository: "https://prometheus-community.github.io/helm-charts",
         version: "56.0.0",
@@ -202,11 +206,15 @@ fn enabled(p: &Platform, chart: &Chart) -> bool {
     !disabled && monitoring
 }
 
-/// Releases need a cluster to install into: they are rendered once the
-/// cluster, the resource writing its kubeconfig and the resources the
-/// cloud's values for the chart read are ready, and kept once they exist,
-/// so a cluster that turns unready later loses nothing.
+/// Releases need a cluster to install into and nodes to run on: they are
+/// rendered once the cluster, the resource writing its kubeconfig, at
+/// least one of the claim's node pools (the clusters start with none, or
+/// with a tainted system pool, that the charts' pods and hook Jobs can
+/// use) and the resources the cloud's values for the chart read are
+/// ready, and kept once they exist, so a cluster that turns unready later
+/// loses nothing.
 fn may_release(
+    p: &Platform,
     cloud: &dyn Cloud,
     observed: Observed<'_>,
     access: &KubeAccess,
@@ -214,8 +222,12 @@ fn may_release(
 ) -> bool {
     let mut inputs = ["cluster", access.source.as_str()]
         .into_iter()
-        .chain(cloud.chart_inputs(chart.key).iter().copied());
-    inputs.all(|name| observed.is_ready(name)) || observed.exists(chart.resource)
+        .chain(cloud.chart_inputs(p, chart.key));
+    let schedulable = p
+        .pools
+        .iter()
+        .any(|pool| observed.is_ready(&pool.resource()));
+    (schedulable && inputs.all(|name| observed.is_ready(name))) || observed.exists(chart.resource)
 }
 
 /// The enabled charts still waiting for the cluster.
@@ -227,7 +239,7 @@ pub fn waiting(
 ) -> Vec<&'static str> {
     CHARTS
         .iter()
-        .filter(|c| enabled(p, c) && !may_release(cloud, observed, access, c))
+        .filter(|c| enabled(p, c) && !may_release(p, cloud, observed, access, c))
         .map(|c| c.key)
         .collect()
 }
@@ -262,11 +274,18 @@ pub fn releases(
                 chart.key
             ));
         }
-        // The cloud's bindings first, so the template can still override.
-        let values = match cloud.chart_values(p, observed, chart.key) {
-            Some(base) => merged(base, &rendered),
-            None => rendered,
-        };
+        // The cloud's settings first, so the template can still override.
+        let mut base = cloud
+            .chart_values(p, observed, chart.key)
+            .unwrap_or_else(|| json!({}));
+        if let Some(path) = chart.service_annotations {
+            let annotations = path.iter().rev().fold(
+                cloud.internal_load_balancer(),
+                |inner, key| json!({*key: inner}),
+            );
+            base = merged(annotations, &base);
+        }
+        let values = merged(base, &rendered);
         let version = match settings.and_then(|s| s.get("version")) {
             Some(Value::String(v)) => v.clone(),
             Some(Value::Number(n)) => n.to_string(),
@@ -284,6 +303,8 @@ pub fn releases(
                 },
                 "namespace": namespace(p, chart.key),
                 "values": values,
+                "wait": true,
+                "waitTimeout": chart.wait_timeout,
             }),
         )
         .named(chart.chart)
@@ -292,12 +313,13 @@ pub fn releases(
         .uses(chart.after);
         // Values are rendered (and their errors reported) on every call;
         // the Release itself waits for the cluster.
-        if !may_release(cloud, observed, access, chart) {
+        if !may_release(p, cloud, observed, access, chart) {
             continue;
         }
         let mut release = release;
         if let Some(spec) = release.body.get_mut("spec").and_then(Value::as_object_mut) {
             spec.insert("providerConfigRef".into(), json!({"name": provider_config}));
+            spec.insert("rollbackLimit".into(), json!(ROLLBACK_LIMIT));
         }
         plan.add(release);
     }

@@ -66,6 +66,14 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         }
     };
     let p = Platform::parse(xr, id, env)?;
+    for pool in &p.pools {
+        cloud.check_pool_name(&pool.name).map_err(|rule| {
+            format!(
+                "spec.parameters.pools.{0}: the pool name {0:?} does not fit {1}: {rule}",
+                pool.name, p.id.cloud
+            )
+        })?;
+    }
     log.info(
         "rendering the cluster platform",
         &[("cloud", &p.id.cloud), ("cluster", &p.id.cluster)],
@@ -102,7 +110,7 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         rsp.normal(
             "WaitingForCluster",
             format!(
-                "charts {} are released once the cluster is ready",
+                "charts {} are released once the cluster and one of its node pools are ready",
                 charts.join(", ")
             ),
         );

@@ -140,14 +140,42 @@ pub fn render(xr: Value) -> Response {
     )
 }
 
-/// `req` with the cluster, the resource writing its kubeconfig and the
-/// resources Helm values read (Azure's cert-manager identity) observed
-/// ready, as a first call renders them.
+/// What the charts wait for, besides the node pools: the cluster, the
+/// resource writing its kubeconfig, and the resources the charts' first
+/// installs need (Azure's cert-manager identity and the cluster's right to
+/// its subnet, GKE's webhook firewall), with the status fields that unlock
+/// them.
+const CHART_INPUTS: &[(&str, &str)] = &[
+    (
+        "cluster",
+        r#"{"identity": {"principalId": "44444444-4444-4444-4444-444444444444"}}"#,
+    ),
+    ("cluster-auth", "{}"),
+    ("identity-cert-manager", "{}"),
+    ("firewall-control-plane", "{}"),
+    (
+        "subnet",
+        r#"{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/n"}"#,
+    ),
+    ("cluster-network-contributor", "{}"),
+];
+
+/// `req` once the cluster is up: the charts' inputs and the node pools
+/// observed ready, as the calls before render them.
 pub fn cluster_up(mut req: Request, configs: &[Value]) -> Request {
-    let first = run_with(req.clone(), configs);
-    for name in ["cluster", "cluster-auth", "identity-cert-manager"] {
-        if let Some(r) = first.desired.resources.get(name) {
-            observe(&mut req, name, &r.body, json!({}), true);
+    for _ in 0..3 {
+        let rsp = run_with(req.clone(), configs);
+        for (name, r) in &rsp.desired.resources {
+            if req.observed.resources.contains_key(name) {
+                continue;
+            }
+            let input = CHART_INPUTS.iter().find(|(n, _)| n == name);
+            if let Some((_, at_provider)) = input {
+                let at_provider = serde_json::from_str(at_provider).unwrap();
+                observe(&mut req, name, &r.body, at_provider, true);
+            } else if name.starts_with("nodepool-") {
+                observe(&mut req, name, &r.body, json!({}), true);
+            }
         }
     }
     req

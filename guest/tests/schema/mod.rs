@@ -54,6 +54,14 @@ impl Crds {
         Ok(Self { schemas })
     }
 
+    /// Whether any version of the group of `api_version` serves `kind`.
+    pub fn has_kind(&self, api_version: &str, kind: &str) -> bool {
+        let group = api_version.split('/').next().unwrap_or_default();
+        self.schemas
+            .keys()
+            .any(|(gv, k)| k == kind && gv.split('/').next() == Some(group))
+    }
+
     pub fn len(&self) -> usize {
         self.schemas.len()
     }

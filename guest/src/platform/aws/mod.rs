@@ -33,6 +33,10 @@ impl Cloud for Aws {
         nodepool::add(p, plan);
     }
 
+    fn check_pool_name(&self, name: &str) -> Result<(), &'static str> {
+        nodepool::check_name(name)
+    }
+
     fn dns(&self, p: &Platform, plan: &mut Plan) {
         dns::add(p, plan);
     }
@@ -54,6 +58,17 @@ impl Cloud for Aws {
     fn chart_values(&self, _p: &Platform, _observed: Observed<'_>, _chart: &str) -> Option<Value> {
         // Pod Identity binds by namespace and service account: no values.
         None
+    }
+
+    fn internal_load_balancer(&self) -> Value {
+        // The in-tree controller's keys, which work without the AWS Load
+        // Balancer Controller: an internal NLB (the Classic ELB default is
+        // retired), next to the controller's `-scheme` for when it runs.
+        json!({
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        })
     }
 
     fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value> {

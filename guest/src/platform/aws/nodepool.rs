@@ -8,6 +8,23 @@ use super::network::ACCESS_LABEL;
 use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select, select_label};
 
+/// An EKS node group is named `<cluster>-<pool>`, at most 63 letters,
+/// digits, dashes and underscores; the cluster part takes up to 41.
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    let valid = (1..=22).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(
+            "EKS pool names are 1 to 22 letters, digits, dashes and underscores, starting with a letter or digit, so that <cluster>-<pool> fits EKS's 63 characters",
+        )
+    }
+}
+
 pub fn add(p: &Platform, plan: &mut Plan) {
     let attachments = role(
         p,
@@ -24,7 +41,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
     let access = if p.private { "private" } else { "public" };
     let cluster_name = p.external_name("cluster", p.id.cluster.clone());
     for pool in &p.pools {
-        let name = format!("nodepool-{}", pool.name);
+        let name = pool.resource();
         let mut fp = json!({
             "region": p.id.location,
             "clusterNameSelector": select("cluster"),

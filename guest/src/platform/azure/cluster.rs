@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::group;
+use super::{group, zones};
 use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select};
 use crate::platform::observed::Observed;
@@ -34,6 +34,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             "temporaryNameForRotation": "systemtmp",
             "vnetSubnetIdSelector": select("subnet"),
             "upgradeSettings": {"maxSurge": "10%"},
+            "zones": zones(p),
         },
         "networkProfile": {
             "networkPlugin": "azure",

@@ -1,10 +1,12 @@
-//! Workload identity for cert-manager: a user-assigned identity, its
-//! federated credential trusting the cluster's OIDC issuer and, with DNS,
-//! the right to edit the public zone.
+//! Identities and what they may do: the cluster's own identity may manage
+//! load balancers in its subnet; cert-manager gets a user-assigned
+//! identity, its federated credential trusting the cluster's OIDC issuer
+//! and, with DNS, the right to edit the public zone.
 //!
-//! The credential and the role assignment need values Azure only reports
-//! once the cluster, identity and zone exist; they are added as soon as
-//! those values are observed, and kept from their own observed spec after.
+//! The credential and the role assignments need values Azure only reports
+//! once the cluster, identity, subnet and zone exist; they are added as
+//! soon as those values are observed, and kept from their own observed
+//! spec after.
 
 use serde_json::{Value, json};
 
@@ -38,7 +40,43 @@ fn known(
         })
 }
 
+pub const NETWORK_CONTRIBUTOR: &str = "cluster-network-contributor";
+
+/// AKS's cloud provider creates the internal load balancers in the
+/// platform's subnet with the cluster's system-assigned identity; only the
+/// Azure CLI grants it `Network Contributor` there by itself, so without
+/// this assignment every internal Service fails with AuthorizationFailed.
+fn network_contributor(observed: Observed<'_>, plan: &mut Plan) {
+    let principal = known(
+        observed,
+        "cluster",
+        "/identity/principalId",
+        NETWORK_CONTRIBUTOR,
+        "principalId",
+    );
+    let subnet = known(observed, "subnet", "/id", NETWORK_CONTRIBUTOR, "scope");
+    if let (Some(principal), Some(subnet)) = (principal, subnet) {
+        plan.add(
+            managed(
+                NETWORK_CONTRIBUTOR,
+                "authorization.azure.upbound.io/v1beta1",
+                "RoleAssignment",
+                json!({
+                    "principalId": principal,
+                    "principalType": "ServicePrincipal",
+                    "scope": subnet,
+                    "roleDefinitionName": "Network Contributor",
+                    // The identity is minutes old: Entra ID may not list it yet.
+                    "skipServicePrincipalAadCheck": true,
+                }),
+            )
+            .uses(&["cluster", "subnet"]),
+        );
+    }
+}
+
 pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
+    network_contributor(observed, plan);
     let rg = group(p);
     plan.add(
         managed(
@@ -102,10 +140,12 @@ pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
 }
 
 /// cert-manager's service account names the identity's client ID, which
-/// Azure reports once the identity exists.
+/// Azure reports once the identity exists; the ingress controller's
+/// internal load balancer needs the cluster's right to use the subnet.
 pub fn chart_inputs(chart: &str) -> &'static [&'static str] {
     match chart {
         "cert-manager" => &["identity-cert-manager"],
+        "ingress-nginx" => &[NETWORK_CONTRIBUTOR],
         _ => &[],
     }
 }

@@ -7,7 +7,7 @@ mod identity;
 mod network;
 mod nodepool;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::claim::Platform;
 use super::cloud::{Cloud, KubeAccess};
@@ -15,6 +15,23 @@ use super::compose::Plan;
 use super::observed::Observed;
 
 pub struct Azure;
+
+/// The availability zones the pools spread over: the environment's
+/// `azure.zones` (an empty list for a region without zones), or 1, 2, 3.
+fn zones(p: &Platform) -> Value {
+    match p.env_value("azure.zones") {
+        Some(Value::Array(zones)) => Value::Array(
+            zones
+                .iter()
+                .map(|z| match z {
+                    Value::String(s) => json!(s),
+                    other => json!(other.to_string()),
+                })
+                .collect(),
+        ),
+        _ => json!(["1", "2", "3"]),
+    }
+}
 
 impl Cloud for Azure {
     fn name(&self) -> &'static str {
@@ -32,6 +49,10 @@ impl Cloud for Azure {
 
     fn node_pools(&self, p: &Platform, plan: &mut Plan) {
         nodepool::add(p, plan);
+    }
+
+    fn check_pool_name(&self, name: &str) -> Result<(), &'static str> {
+        nodepool::check_name(name)
     }
 
     fn dns(&self, p: &Platform, plan: &mut Plan) {
@@ -56,8 +77,12 @@ impl Cloud for Azure {
         identity::chart_values(p, observed, chart)
     }
 
-    fn chart_inputs(&self, chart: &str) -> &'static [&'static str] {
-        identity::chart_inputs(chart)
+    fn chart_inputs(&self, _p: &Platform, chart: &str) -> Vec<&'static str> {
+        identity::chart_inputs(chart).to_vec()
+    }
+
+    fn internal_load_balancer(&self) -> Value {
+        json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"})
     }
 
     fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value> {

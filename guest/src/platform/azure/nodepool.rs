@@ -7,22 +7,39 @@ use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select};
 
 /// AKS pool names: lowercase letters and digits, at most 12.
-fn pool_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
-        out.insert(0, 'p');
+/// AKS names a Linux pool with 1 to 12 lowercase letters and digits,
+/// starting with a letter; `system` is the cluster's own pool.
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    let valid = (1..=12).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name != "system";
+    if valid {
+        Ok(())
+    } else {
+        Err(
+            "AKS pool names are 1 to 12 lowercase letters and digits, starting with a letter, and not system (the cluster's own pool)",
+        )
     }
-    out.truncate(12);
-    out
+}
+
+/// The name AKS gives the pool while it rotates it (at most 12 characters
+/// and never the pool's own name).
+fn rotation_name(name: &str) -> String {
+    let stem = &name[..name.len().min(11)];
+    let last = if stem.len() == name.len() - 1 && name.ends_with('t') {
+        'r'
+    } else {
+        't'
+    };
+    format!("{stem}{last}")
 }
 
 pub fn add(p: &Platform, plan: &mut Plan) {
     for pool in &p.pools {
-        let name = format!("nodepool-{}", pool.name);
+        let name = pool.resource();
         let mut fp = json!({
             "kubernetesClusterIdSelector": select("cluster"),
             "mode": "User",
@@ -31,7 +48,8 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             "minCount": pool.min,
             "maxCount": pool.max,
             "vnetSubnetIdSelector": select("subnet"),
-            "temporaryNameForRotation": format!("{}t", &pool_name(&pool.name)[..pool_name(&pool.name).len().min(11)]),
+            "temporaryNameForRotation": rotation_name(&pool.name),
+            "zones": super::zones(p),
         });
         if let Some(disk) = pool.disk_gb {
             fp["osDiskSizeGb"] = json!(disk);
@@ -42,7 +60,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
         plan.add(
             managed(&name, API_VERSION, "KubernetesClusterNodePool", fp)
                 .init_provider(json!({"nodeCount": pool.min}))
-                .named(p.external_name(&name, pool_name(&pool.name)))
+                .named(p.external_name(&name, pool.name.clone()))
                 .uses(&["cluster"]),
         );
     }

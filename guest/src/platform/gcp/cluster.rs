@@ -50,8 +50,16 @@ pub fn add(p: &Platform, plan: &mut Plan) {
     plan.add(
         managed("cluster", API_VERSION, "Cluster", fp)
             .named(p.external_name("cluster", p.id.cluster.clone()))
+            // The first pool, removed once created, runs as the nodes'
+            // account too (the default compute account may be disabled);
+            // only at creation, since the pool is gone after.
+            .init_provider(json!({"nodeConfig": {
+                "serviceAccount": super::identity::node_account(p),
+                "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
+            }}))
             .secret(&p.named("kubeconfig"), &p.secret_namespace)
-            .uses(uses),
+            .uses(uses)
+            .uses_all(super::identity::node_account_uses()),
     );
 }
 

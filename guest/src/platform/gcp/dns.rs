@@ -10,7 +10,6 @@ const API_VERSION: &str = "dns.gcp.upbound.io/v1beta2";
 
 pub fn add(p: &Platform, plan: &mut Plan) {
     let Some(domain) = &p.domain else { return };
-    let base = domain.replace('.', "-");
     plan.add(
         managed(
             "public-dns-zone",
@@ -23,7 +22,8 @@ pub fn add(p: &Platform, plan: &mut Plan) {
                 "description": format!("Public zone of cluster {}", p.id.cluster),
             }),
         )
-        .named(p.external_name("public-dns-zone", base.clone())),
+        // Zone names are project-wide: the cluster's, not the domain's.
+        .named(p.external_name("public-dns-zone", p.named("public-zone"))),
     );
     // Internal services only exist on a private cluster.
     if !p.private {
@@ -42,7 +42,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
                 "privateVisibilityConfig": {"networks": [{"networkUrlSelector": select("network")}]},
             }),
         )
-        .named(p.external_name("private-dns-zone", format!("{base}-private")))
+        .named(p.external_name("private-dns-zone", p.named("private-zone")))
         .uses(&["network"]),
     );
 }

@@ -6,7 +6,7 @@ mod identity;
 mod network;
 mod nodepool;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::claim::Platform;
 use super::cloud::{Cloud, KubeAccess};
@@ -33,6 +33,10 @@ impl Cloud for Gcp {
         nodepool::add(p, plan);
     }
 
+    fn check_pool_name(&self, name: &str) -> Result<(), &'static str> {
+        nodepool::check_name(name)
+    }
+
     fn dns(&self, p: &Platform, plan: &mut Plan) {
         dns::add(p, plan);
     }
@@ -47,6 +51,20 @@ impl Cloud for Gcp {
 
     fn chart_values(&self, p: &Platform, _observed: Observed<'_>, chart: &str) -> Option<Value> {
         identity::chart_values(p, chart)
+    }
+
+    fn chart_inputs(&self, p: &Platform, _chart: &str) -> Vec<&'static str> {
+        // Every chart the platform installs runs an admission webhook.
+        if p.private {
+            vec![network::FIREWALL]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn internal_load_balancer(&self) -> Value {
+        // `networking.gke.io` is current; `cloud.google.com` is legacy.
+        json!({"networking.gke.io/load-balancer-type": "Internal"})
     }
 
     fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value> {
