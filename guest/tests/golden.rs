@@ -797,3 +797,130 @@ fn gke_nodes_have_their_own_account_and_providers_may_skip_the_key() {
     );
     assert!(rsp.desired.resources.contains_key("helm-cert-manager"));
 }
+
+/// EKS node groups carry only bounds: the platform installs the Cluster
+/// Autoscaler with its own Pod Identity role, allowed to resize only the
+/// groups tagged for this cluster.
+#[test]
+fn eks_node_groups_are_scaled_by_the_cluster_autoscaler() {
+    let rsp = render(claim("aws"));
+    let cluster = "prod-cluster-231fa6";
+    let release = &resource(&rsp, "helm-cluster-autoscaler")["spec"];
+    assert_eq!(
+        release["forProvider"]["chart"]["name"],
+        "cluster-autoscaler"
+    );
+    assert_eq!(release["forProvider"]["namespace"], "kube-system");
+    assert_eq!(release["rollbackLimit"], 5);
+    let values = &release["forProvider"]["values"];
+    assert_eq!(values["autoDiscovery"]["clusterName"], cluster);
+    assert_eq!(values["awsRegion"], "eu-west-1");
+    assert_eq!(
+        values["rbac"]["serviceAccount"]["name"],
+        "cluster-autoscaler"
+    );
+    assert_eq!(values["extraArgs"]["balance-similar-node-groups"], true);
+
+    let association = &resource(&rsp, "pod-identity-cluster-autoscaler")["spec"]["forProvider"];
+    assert_eq!(association["namespace"], "kube-system");
+    assert_eq!(association["serviceAccount"], "cluster-autoscaler");
+
+    let role = &resource(&rsp, "role-cluster-autoscaler")["spec"]["forProvider"];
+    let policy: Value =
+        serde_json::from_str(role["inlinePolicy"][0]["policy"].as_str().unwrap()).unwrap();
+    let resize = &policy["Statement"][0];
+    assert_eq!(
+        resize["Action"],
+        json!([
+            "autoscaling:SetDesiredCapacity",
+            "autoscaling:TerminateInstanceInAutoScalingGroup"
+        ])
+    );
+    assert_eq!(
+        resize["Condition"]["StringEquals"]
+            [format!("aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}")],
+        "owned"
+    );
+    let tags = &resource(&rsp, "nodepool-default")["spec"]["forProvider"]["tags"];
+    assert_eq!(
+        tags[format!("k8s.io/cluster-autoscaler/{cluster}")],
+        "owned"
+    );
+    assert_eq!(tags["k8s.io/cluster-autoscaler/enabled"], "true");
+
+    // Its pod needs the association when it starts.
+    let mut req = common::cluster_up(common::request(claim("aws")), &common::env_configs());
+    req.observed
+        .resources
+        .remove("pod-identity-cluster-autoscaler");
+    let waiting = common::run_with(req, &common::env_configs());
+    assert!(
+        !waiting
+            .desired
+            .resources
+            .contains_key("helm-cluster-autoscaler")
+    );
+    assert!(waiting.desired.resources.contains_key("helm-ingress-nginx"));
+
+    // GKE and AKS scale their pools themselves.
+    for cloud in ["gcp", "azure"] {
+        assert!(
+            !render(claim(cloud))
+                .desired
+                .resources
+                .contains_key("helm-cluster-autoscaler")
+        );
+    }
+}
+
+/// Every selector of every case resolves: a `*Selector` matching on a
+/// composition resource name names a resource the same render composes,
+/// so no reference waits forever on something the plan does not have.
+#[test]
+fn every_selector_names_a_composed_resource() {
+    fn selectors<'a>(value: &'a Value, path: &str, out: &mut Vec<(String, &'a str)>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    let here = format!("{path}.{key}");
+                    let named = inner
+                        .pointer("/matchLabels/myplatform.io~1resource")
+                        .and_then(Value::as_str);
+                    match named {
+                        Some(name) if key.ends_with("Selector") => out.push((here, name)),
+                        _ => selectors(inner, &here, out),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    selectors(inner, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut checked = 0;
+    for (case, xr) in common::cases() {
+        for rsp in [common::render_first(xr.clone()), render(xr)] {
+            let composed: Vec<&str> = rsp
+                .desired
+                .resources
+                .values()
+                .filter_map(|r| r.body["metadata"]["labels"]["myplatform.io/resource"].as_str())
+                .collect();
+            for (name, r) in &rsp.desired.resources {
+                let mut found = Vec::new();
+                selectors(&r.body, "", &mut found);
+                for (path, target) in found {
+                    checked += 1;
+                    assert!(
+                        composed.contains(&target),
+                        "{case} / {name}{path} selects {target}, which is not composed"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} selectors checked");
+}

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::claim::Platform;
 use super::compose::Plan;
+use super::helm::Chart;
 use super::observed::Observed;
 use super::{aws, azure, gcp};
 
@@ -35,6 +36,11 @@ pub trait Cloud: Sync {
     /// Values a chart needs from this cloud (workload identity bindings),
     /// merged under the rendered values template.
     fn chart_values(&self, p: &Platform, observed: Observed<'_>, chart: &str) -> Option<Value>;
+    /// Charts only this cloud installs (EKS's autoscaler), released like
+    /// the platform's own.
+    fn charts(&self) -> &'static [Chart] {
+        &[]
+    }
     /// Composed resources a chart's first install needs ready: those its
     /// values read (so the install already carries them) and those its
     /// workloads need to work (a firewall for its webhooks, a permission

@@ -193,6 +193,18 @@ pub fn namespace(p: &Platform, key: &str) -> String {
         .to_string()
 }
 
+/// The namespace of a chart of the cloud's own ([`Cloud::charts`]).
+pub fn chart_namespace(p: &Platform, chart: &Chart) -> String {
+    p.env_str(&format!("charts.{}.namespace", chart.key))
+        .unwrap_or(chart.namespace)
+        .to_string()
+}
+
+/// The platform's charts and the cloud's own.
+fn all_charts(cloud: &dyn Cloud) -> impl Iterator<Item = &'static Chart> {
+    CHARTS.iter().chain(cloud.charts().iter())
+}
+
 fn enabled(p: &Platform, chart: &Chart) -> bool {
     let disabled = p
         .env_value(&format!("charts.{}.disabled", chart.key))
@@ -237,8 +249,7 @@ pub fn waiting(
     observed: Observed<'_>,
     access: &KubeAccess,
 ) -> Vec<&'static str> {
-    CHARTS
-        .iter()
+    all_charts(cloud)
         .filter(|c| enabled(p, c) && !may_release(p, cloud, observed, access, c))
         .map(|c| c.key)
         .collect()
@@ -255,7 +266,7 @@ pub fn releases(
 ) -> Result<(), String> {
     let provider_config = &p.id.xr_name;
     let templates = Templates::new(&context(p));
-    for chart in CHARTS.iter().filter(|c| enabled(p, c)) {
+    for chart in all_charts(cloud).filter(|c| enabled(p, c)) {
         let settings = p.env_value(&format!("charts.{}", chart.key));
         let setting = |key: &str| settings.and_then(|s| s.get(key)).and_then(Value::as_str);
         let template = setting("values").unwrap_or(chart.template);
@@ -301,7 +312,7 @@ pub fn releases(
                     "repository": setting("repository").unwrap_or(chart.repository),
                     "version": version,
                 },
-                "namespace": namespace(p, chart.key),
+                "namespace": chart_namespace(p, chart),
                 "values": values,
                 "wait": true,
                 "waitTimeout": chart.wait_timeout,

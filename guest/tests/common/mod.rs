@@ -143,7 +143,8 @@ pub fn render(xr: Value) -> Response {
 /// What the charts wait for, besides the node pools: the cluster, the
 /// resource writing its kubeconfig, and the resources the charts' first
 /// installs need (Azure's cert-manager identity and the cluster's right to
-/// its subnet, GKE's webhook firewall), with the status fields that unlock
+/// its subnet, GKE's webhook firewall, EKS's Pod Identity associations),
+/// with the status fields that unlock
 /// them.
 const CHART_INPUTS: &[(&str, &str)] = &[
     (
@@ -158,6 +159,8 @@ const CHART_INPUTS: &[(&str, &str)] = &[
         r#"{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/n"}"#,
     ),
     ("cluster-network-contributor", "{}"),
+    ("pod-identity-cert-manager", "{}"),
+    ("pod-identity-cluster-autoscaler", "{}"),
 ];
 
 /// `req` once the cluster is up: the charts' inputs and the node pools

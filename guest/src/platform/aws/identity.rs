@@ -9,6 +9,8 @@ use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select};
 use crate::platform::helm;
 
+pub const POD_IDENTITY: &str = "pod-identity-cert-manager";
+
 pub fn add(p: &Platform, plan: &mut Plan) {
     plan.add(
         managed(
@@ -49,7 +51,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
     );
     plan.add(
         managed(
-            "pod-identity-cert-manager",
+            POD_IDENTITY,
             &format!("{EKS}/v1beta1"),
             "PodIdentityAssociation",
             json!({

@@ -1,6 +1,8 @@
 //! Amazon Web Services: EKS in a VPC with public and private subnets per
-//! zone, NAT egress, ClusterAuth kubeconfigs and EKS Pod Identity.
+//! zone, NAT egress, ClusterAuth kubeconfigs, EKS Pod Identity and the
+//! Cluster Autoscaler that scales the node groups.
 
+mod autoscaler;
 mod cluster;
 mod dns;
 mod identity;
@@ -12,6 +14,7 @@ use serde_json::{Map, Value, json};
 use super::claim::Platform;
 use super::cloud::{Cloud, KubeAccess};
 use super::compose::Plan;
+use super::helm::Chart;
 use super::observed::Observed;
 
 pub struct Aws;
@@ -43,6 +46,21 @@ impl Cloud for Aws {
 
     fn identity(&self, p: &Platform, _observed: Observed<'_>, plan: &mut Plan) {
         identity::add(p, plan);
+        autoscaler::add(p, plan);
+    }
+
+    fn charts(&self) -> &'static [Chart] {
+        autoscaler::CHARTS
+    }
+
+    /// A pod gets its Pod Identity credentials when it starts: the
+    /// association must exist before the chart's pods do.
+    fn chart_inputs(&self, _p: &Platform, chart: &str) -> Vec<&'static str> {
+        match chart {
+            "cert-manager" => vec![identity::POD_IDENTITY],
+            "cluster-autoscaler" => vec![autoscaler::POD_IDENTITY],
+            _ => Vec::new(),
+        }
     }
 
     fn kube_access(&self, p: &Platform) -> KubeAccess {
@@ -55,9 +73,10 @@ impl Cloud for Aws {
         }
     }
 
-    fn chart_values(&self, _p: &Platform, _observed: Observed<'_>, _chart: &str) -> Option<Value> {
-        // Pod Identity binds by namespace and service account: no values.
-        None
+    fn chart_values(&self, p: &Platform, _observed: Observed<'_>, chart: &str) -> Option<Value> {
+        // Pod Identity binds by namespace and service account: no
+        // annotations; the autoscaler needs its cluster and region.
+        (chart == "cluster-autoscaler").then(|| autoscaler::chart_values(p))
     }
 
     fn internal_load_balancer(&self) -> Value {

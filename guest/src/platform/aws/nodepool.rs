@@ -7,6 +7,7 @@ use super::cluster::{EKS, role};
 use super::network::ACCESS_LABEL;
 use crate::platform::claim::Platform;
 use crate::platform::compose::{Plan, managed, select, select_label};
+use crate::platform::merge::merged;
 
 /// An EKS node group is named `<cluster>-<pool>`, at most 63 letters,
 /// digits, dashes and underscores; the cluster part takes up to 41.
@@ -51,6 +52,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             "instanceTypes": [pool.machine_type],
             "capacityType": "ON_DEMAND",
             "updateConfig": {"maxUnavailable": 1},
+            "tags": merged(super::tags(p, &p.named(&pool.name)), &super::autoscaler::discovery_tags(p)),
         });
         if let Some(disk) = pool.disk_gb {
             fp["diskSize"] = json!(disk);
