@@ -139,7 +139,18 @@ fn gcp_production() {
         monitoring["values"]["prometheus"]["prometheusSpec"]["retention"],
         "90d"
     );
-    assert_eq!(monitoring["values"]["grafana"]["adminPassword"], "admin");
+    let values = &monitoring["values"];
+    assert!(
+        values["grafana"].get("adminPassword").is_none(),
+        "no literal password: the chart generates one"
+    );
+    let spec = &values["prometheus"]["prometheusSpec"];
+    assert_eq!(spec["serviceMonitorSelectorNilUsesHelmValues"], false);
+    assert_eq!(spec["podMonitorSelectorNilUsesHelmValues"], false);
+    assert_eq!(
+        spec["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"],
+        "50Gi"
+    );
 }
 
 #[test]
@@ -923,4 +934,28 @@ fn every_selector_names_a_composed_resource() {
         }
     }
     assert!(checked > 1000, "only {checked} selectors checked");
+}
+
+/// An environment may hand Grafana a Secret of its own for the admin
+/// login, and size Prometheus's volume.
+#[test]
+fn grafana_takes_the_environments_secret_and_prometheus_its_volume_size() {
+    let configs = common::env_configs_with(
+        "gcp",
+        json!({"monitoring": {"storage": "200Gi", "grafana": {"adminSecret": "grafana-admin"}}}),
+    );
+    let rsp = common::run_with(
+        common::cluster_up(common::request(claim("gcp")), &configs),
+        &configs,
+    );
+    let values = &resource(&rsp, "helm-monitoring")["spec"]["forProvider"]["values"];
+    assert_eq!(
+        values["grafana"]["admin"],
+        json!({"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"})
+    );
+    assert_eq!(
+        values["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]
+            ["requests"]["storage"],
+        "200Gi"
+    );
 }

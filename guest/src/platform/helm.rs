@@ -52,12 +52,32 @@ pub const INGRESS_NGINX_VALUES: &str = r#"controller:
     enabled: {{ monitoring.enabled | default(true) }}
 "#;
 
+/// Prometheus keeps its retention on a volume (an emptyDir loses it with
+/// the pod) and picks up every ServiceMonitor and PodMonitor, not only the
+/// chart's own. Grafana's admin password is never a literal default: the
+/// chart generates one into its Secret unless the environment names a
+/// Secret of its own (`monitoring.grafana.adminSecret`).
 pub const MONITORING_VALUES: &str = r#"prometheus:
   prometheusSpec:
     retention: {{ monitoring.retention | default("30d") }}
+    serviceMonitorSelectorNilUsesHelmValues: false
+    podMonitorSelectorNilUsesHelmValues: false
+    ruleSelectorNilUsesHelmValues: false
+    storageSpec:
+      volumeClaimTemplate:
+        spec:
+          accessModes: ["ReadWriteOnce"]
+          resources:
+            requests:
+              storage: {{ monitoring.storage | default("50Gi") }}
 grafana:
   enabled: true
-  adminPassword: {{ monitoring.grafana.admin_password | default("admin") }}
+  {% if monitoring.grafana.adminSecret %}
+  admin:
+    existingSecret: {{ monitoring.grafana.adminSecret }}
+    userKey: admin-user
+    passwordKey: admin-password
+  {% endif %}
 alertmanager:
   enabled: true
 "#;
