@@ -5,10 +5,10 @@
 
 use serde_json::{Value, json};
 
-use super::cluster::{EKS, IAM};
+use super::cluster::IAM;
 use super::trust;
 use crate::platform::claim::Platform;
-use crate::platform::compose::{Plan, managed, select};
+use crate::platform::compose::{Plan, managed};
 use crate::platform::helm::{self, Chart};
 
 pub const ROLE: &str = "role-cluster-autoscaler";
@@ -105,21 +105,13 @@ pub fn add(p: &Platform, plan: &mut Plan) {
         )
         .named(p.external_name(ROLE, p.named("autoscaler"))),
     );
-    plan.add(
-        managed(
-            POD_IDENTITY,
-            &format!("{EKS}/v1beta1"),
-            "PodIdentityAssociation",
-            json!({
-                "region": p.id.location,
-                "clusterNameSelector": select("cluster"),
-                "namespace": helm::chart_namespace(p, &CHARTS[0]),
-                "serviceAccount": SERVICE_ACCOUNT,
-                "roleArnSelector": select(ROLE),
-            }),
-        )
-        .uses(&["cluster", ROLE, "addon-pod-identity-agent"]),
-    );
+    plan.add(super::identity::pod_identity(
+        p,
+        POD_IDENTITY,
+        helm::chart_namespace(p, &CHARTS[0]),
+        SERVICE_ACCOUNT,
+        ROLE,
+    ));
 }
 
 pub fn chart_values(p: &Platform) -> Value {

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::cluster::{EKS, IAM};
 use super::trust;
 use crate::platform::claim::Platform;
-use crate::platform::compose::{Plan, managed, select};
+use crate::platform::compose::{Part, Plan, managed, select};
 use crate::platform::helm;
 
 pub const POD_IDENTITY: &str = "pod-identity-cert-manager";
@@ -49,19 +49,34 @@ pub fn add(p: &Platform, plan: &mut Plan) {
         managed("role-cert-manager", IAM, "Role", role)
             .named(p.external_name("role-cert-manager", p.named("cert-manager"))),
     );
-    plan.add(
-        managed(
-            POD_IDENTITY,
-            &format!("{EKS}/v1beta1"),
-            "PodIdentityAssociation",
-            json!({
-                "region": p.id.location,
-                "clusterNameSelector": select("cluster"),
-                "namespace": helm::namespace(p, "cert-manager"),
-                "serviceAccount": "cert-manager",
-                "roleArnSelector": select("role-cert-manager"),
-            }),
-        )
-        .uses(&["cluster", "role-cert-manager", "addon-pod-identity-agent"]),
-    );
+    plan.add(pod_identity(
+        p,
+        POD_IDENTITY,
+        helm::namespace(p, "cert-manager"),
+        "cert-manager",
+        "role-cert-manager",
+    ));
+}
+
+/// Binds a service account to an IAM role through EKS Pod Identity.
+pub fn pod_identity(
+    p: &Platform,
+    name: &str,
+    namespace: String,
+    service_account: &str,
+    role: &str,
+) -> Part {
+    managed(
+        name,
+        &format!("{EKS}/v1beta1"),
+        "PodIdentityAssociation",
+        json!({
+            "region": p.id.location,
+            "clusterNameSelector": select("cluster"),
+            "namespace": namespace,
+            "serviceAccount": service_account,
+            "roleArnSelector": select(role),
+        }),
+    )
+    .uses(&["cluster", role, "addon-pod-identity-agent"])
 }

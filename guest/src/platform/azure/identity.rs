@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::group;
 use crate::platform::claim::Platform;
-use crate::platform::compose::{Plan, managed, select};
+use crate::platform::compose::{Part, Plan, managed, select};
 use crate::platform::helm;
 use crate::platform::observed::Observed;
 
@@ -57,22 +57,32 @@ fn network_contributor(observed: Observed<'_>, plan: &mut Plan) {
     let subnet = known(observed, "subnet", "/id", NETWORK_CONTRIBUTOR, "scope");
     if let (Some(principal), Some(subnet)) = (principal, subnet) {
         plan.add(
-            managed(
+            role_assignment(
                 NETWORK_CONTRIBUTOR,
-                "authorization.azure.upbound.io/v1beta1",
-                "RoleAssignment",
-                json!({
-                    "principalId": principal,
-                    "principalType": "ServicePrincipal",
-                    "scope": subnet,
-                    "roleDefinitionName": "Network Contributor",
-                    // The identity is minutes old: Entra ID may not list it yet.
-                    "skipServicePrincipalAadCheck": true,
-                }),
+                principal,
+                subnet,
+                "Network Contributor",
             )
             .uses(&["cluster", "subnet"]),
         );
     }
+}
+
+/// A built-in role for a managed identity's principal on `scope`.
+fn role_assignment(name: &str, principal: String, scope: String, role: &str) -> Part {
+    managed(
+        name,
+        "authorization.azure.upbound.io/v1beta1",
+        "RoleAssignment",
+        json!({
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+            "scope": scope,
+            "roleDefinitionName": role,
+            // The identity is minutes old: Entra ID may not list it yet.
+            "skipServicePrincipalAadCheck": true,
+        }),
+    )
 }
 
 pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
@@ -123,18 +133,8 @@ pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
     let zone = known(observed, "public-dns-zone", "/id", dns_role, "scope");
     if let (Some(principal), Some(zone)) = (principal, zone) {
         plan.add(
-            managed(
-                dns_role,
-                "authorization.azure.upbound.io/v1beta1",
-                "RoleAssignment",
-                json!({
-                    "principalId": principal,
-                    "principalType": "ServicePrincipal",
-                    "scope": zone,
-                    "roleDefinitionName": "DNS Zone Contributor",
-                }),
-            )
-            .uses(&["identity-cert-manager", "public-dns-zone"]),
+            role_assignment(dns_role, principal, zone, "DNS Zone Contributor")
+                .uses(&["identity-cert-manager", "public-dns-zone"]),
         );
     }
 }
