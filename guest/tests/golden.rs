@@ -959,3 +959,107 @@ fn grafana_takes_the_environments_secret_and_prometheus_its_volume_size() {
         "200Gi"
     );
 }
+
+/// `aws.natGateways: PerZone` gives each zone its own NAT gateway and
+/// private route table, so one zone's outage cuts no other zone's egress.
+#[test]
+fn aws_nat_gateways_one_per_zone_on_request() {
+    let single = render(claim("aws"));
+    assert_eq!(count(&single, "ec2.aws.upbound.io/v1beta1 NATGateway"), 1);
+    let configs = common::env_configs_with("aws", json!({"aws": {"natGateways": "PerZone"}}));
+    let rsp = common::run_with(
+        common::cluster_up(common::request(claim("aws")), &configs),
+        &configs,
+    );
+    assert_eq!(count(&rsp, "ec2.aws.upbound.io/v1beta1 NATGateway"), 3);
+    for zone in ["a", "b", "c"] {
+        let nat = &resource(&rsp, &format!("nat-{zone}"))["spec"]["forProvider"];
+        assert_eq!(
+            nat["subnetIdSelector"]["matchLabels"]["myplatform.io/resource"],
+            format!("subnet-public-{zone}")
+        );
+        let route =
+            &resource(&rsp, &format!("route-private-default-{zone}"))["spec"]["forProvider"];
+        assert_eq!(
+            route["natGatewayIdSelector"]["matchLabels"]["myplatform.io/resource"],
+            format!("nat-{zone}")
+        );
+        let association = &resource(&rsp, &format!("route-table-association-private-{zone}"))["spec"]
+            ["forProvider"];
+        assert_eq!(
+            association["routeTableIdSelector"]["matchLabels"]["myplatform.io/resource"],
+            format!("route-table-private-{zone}")
+        );
+        assert!(
+            rsp.desired
+                .resources
+                .contains_key(&format!("usage-nat-{zone}-by-cluster"))
+        );
+    }
+    assert!(!rsp.desired.resources.contains_key("route-table-private"));
+}
+
+/// Once cert-manager runs, a ClusterIssuer puts its DNS-01 identity to
+/// use for the claim's public zone, through the Kubernetes ProviderConfig.
+#[test]
+fn a_cluster_issuer_uses_cert_managers_identity_once_it_runs() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let configs = common::env_configs();
+        let up = render(claim(cloud));
+        assert!(
+            !up.desired.resources.contains_key("cluster-issuer"),
+            "{cloud}: before cert-manager runs"
+        );
+        let mut req = common::cluster_up(common::request(claim(cloud)), &configs);
+        let release = resource(&up, "helm-cert-manager").clone();
+        common::observe(&mut req, "helm-cert-manager", &release, json!({}), true);
+        let zone = resource(&up, "public-dns-zone").clone();
+        common::observe(
+            &mut req,
+            "public-dns-zone",
+            &zone,
+            json!({"id": "/subscriptions/sub-1/resourceGroups/prod-platform-rg/providers/Microsoft.Network/dnsZones/prod.example.com", "zoneId": "Z123"}),
+            true,
+        );
+        if cloud == "azure" {
+            let identity = req.observed.resources["identity-cert-manager"].body.clone();
+            common::observe(
+                &mut req,
+                "identity-cert-manager",
+                &identity,
+                json!({"clientId": "cid"}),
+                true,
+            );
+        }
+        let rsp = common::run_with(req, &configs);
+        let issuer = resource(&rsp, "cluster-issuer");
+        assert_eq!(issuer["kind"], "Object", "{cloud}");
+        assert_eq!(
+            issuer["spec"]["providerConfigRef"]["name"],
+            "prod-cluster-x7k2p"
+        );
+        let manifest = &issuer["spec"]["forProvider"]["manifest"];
+        assert_eq!(manifest["kind"], "ClusterIssuer");
+        let acme = &manifest["spec"]["acme"];
+        assert_eq!(acme["email"], "platform@example.com");
+        let solver = &acme["solvers"][0];
+        assert_eq!(solver["selector"]["dnsZones"], json!(["prod.example.com"]));
+        let expected = match cloud {
+            "gcp" => json!({"cloudDNS": {"project": "my-project-123"}}),
+            "aws" => json!({"route53": {"region": "eu-west-1", "hostedZoneID": "Z123"}}),
+            _ => json!({"azureDNS": {
+                "subscriptionID": "sub-1",
+                "resourceGroupName": "prod-platform-rg",
+                "hostedZoneName": "prod.example.com",
+                "environment": "AzurePublicCloud",
+                "managedIdentity": {"clientID": "cid"},
+            }}),
+        };
+        assert_eq!(solver["dns01"], expected, "{cloud}");
+        assert!(
+            rsp.desired
+                .resources
+                .contains_key("usage-helm-cert-manager-by-cluster-issuer")
+        );
+    }
+}

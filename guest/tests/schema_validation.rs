@@ -136,6 +136,27 @@ fn resources_unlocked_by_observation_are_schema_valid() {
 }
 
 #[test]
+fn the_cluster_issuer_object_is_schema_valid() {
+    let Some(crds) = crds() else { return };
+    for cloud in ["gcp", "aws"] {
+        let configs = common::env_configs();
+        let up = common::render(common::claim(cloud));
+        let mut req = common::cluster_up(common::request(common::claim(cloud)), &configs);
+        let release = common::resource(&up, "helm-cert-manager").clone();
+        common::observe(&mut req, "helm-cert-manager", &release, json!({}), true);
+        let rsp = common::run_with(req, &configs);
+        for (name, r) in &rsp.desired.resources {
+            let errors = crds.validate(&r.body);
+            assert!(errors.is_empty(), "{cloud} / {name}: {errors:?}");
+        }
+        assert!(
+            rsp.desired.resources.contains_key("cluster-issuer"),
+            "{cloud}"
+        );
+    }
+}
+
+#[test]
 fn example_environment_configs_are_schema_valid() {
     let Some(crds) = crds() else { return };
     for config in common::env_configs() {
@@ -250,4 +271,12 @@ fn cel_rules_outside_the_subset_fail_loudly() {
         .unwrap()
     );
     assert!(cel::evaluate("'x' in self.l || has(self.a)", &json!({"a": 1, "l": ["y"]})).unwrap());
+    // The size of an absent field, absorbed by `||` (provider-kubernetes's
+    // readiness rule).
+    let rule = "self.p != 'Q' || (self.p == 'Q' && size(self.q) > 0)";
+    assert!(cel::evaluate(rule, &json!({"p": "D"})).unwrap());
+    assert!(matches!(
+        cel::evaluate(rule, &json!({"p": "Q"})),
+        Err(cel::Skip::Missing)
+    ));
 }

@@ -30,6 +30,9 @@ pub enum Command {
     Compile(CompileArgs),
     /// Render a composite resource or claim locally, like `crossplane render`.
     Render(Box<crate::render::RenderArgs>),
+    /// Run the reconcile loop locally against simulated providers, round
+    /// by round, until the composite is Ready; the arguments of `render`.
+    Converge(Box<crate::render::converge::ConvergeArgs>),
     /// Create an ed25519 key pair for signing modules (for --trusted-keys).
     Keygen {
         /// Writes <dir>/signing.key (secret) and <dir>/signing.pub.

@@ -12,6 +12,13 @@ fn main() -> std::process::ExitCode {
                 .init();
             run_render(&args)
         }
+        Some(Command::Converge(args)) => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_max_level(tracing::Level::WARN)
+                .init();
+            run_converge(&args)
+        }
         Some(Command::Keygen { out_dir }) => keygen(&out_dir),
         Some(Command::Sign { key, module }) => sign(&key, &module),
         Some(Command::Compile(args)) => {
@@ -56,6 +63,21 @@ fn run_render(args: &fnhost::render::RenderArgs) -> anyhow::Result<()> {
     let yaml = runtime()?.block_on(fnhost::render::render(args))?;
     print!("{yaml}");
     Ok(())
+}
+
+/// The rounds go to stderr, the final stream to stdout, as `render` prints.
+fn run_converge(args: &fnhost::render::converge::ConvergeArgs) -> anyhow::Result<()> {
+    match runtime()?.block_on(fnhost::render::converge::converge(args)) {
+        Ok(done) => {
+            eprint!("{}", done.rounds);
+            print!("{}", done.stream);
+            Ok(())
+        }
+        Err(stopped) => {
+            eprint!("{}", stopped.rounds);
+            Err(stopped.reason)
+        }
+    }
 }
 
 fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {

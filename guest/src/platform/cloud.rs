@@ -48,6 +48,10 @@ pub trait Cloud: Sync {
     fn chart_inputs(&self, _p: &Platform, _chart: &str) -> Vec<&'static str> {
         Vec::new()
     }
+    /// cert-manager's DNS-01 solver for the public zone, through the
+    /// workload identity this cloud gives it; None while what it names is
+    /// not yet observed.
+    fn dns01_solver(&self, p: &Platform, observed: Observed<'_>) -> Option<Value>;
     /// Annotations that make a load-balanced Service internal (and of the
     /// right load balancer type) on this cloud.
     fn internal_load_balancer(&self) -> Value;

@@ -225,6 +225,11 @@ fn all_charts(cloud: &dyn Cloud) -> impl Iterator<Item = &'static Chart> {
     CHARTS.iter().chain(cloud.charts().iter())
 }
 
+/// Whether the platform chart `key` is installed.
+pub fn is_enabled(p: &Platform, key: &str) -> bool {
+    CHARTS.iter().any(|c| c.key == key && enabled(p, c))
+}
+
 fn enabled(p: &Platform, chart: &Chart) -> bool {
     let disabled = p
         .env_value(&format!("charts.{}.disabled", chart.key))

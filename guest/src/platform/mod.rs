@@ -12,6 +12,7 @@ pub mod cloud;
 pub mod compose;
 pub mod environment;
 pub mod helm;
+pub mod issuer;
 pub mod merge;
 pub mod observed;
 pub mod providerconfig;
@@ -144,6 +145,7 @@ pub fn build(
     providerconfig::add(&mut plan, &p.id.xr_name, &p.secret_namespace, &access);
     let uses = [providerconfig::HELM.to_string(), "cluster".to_string()];
     helm::releases(p, cloud, observed, &access, &mut plan, &uses)?;
+    issuer::add(p, cloud, observed, &mut plan);
     Ok(plan)
 }
 

@@ -456,27 +456,38 @@ pub mod cel {
         // Both sides are evaluated: unlike CEL's short-circuit this also
         // reports a malformed right-hand side.
         fn or(&mut self) -> Result<Val, Skip> {
-            let mut left = self.and()?;
+            let mut left = self.and();
             while self.eat("||") {
                 let right = self.and().and_then(|r| r.truth());
-                left = match (left.truth(), right) {
+                left = match (left.and_then(|l| l.truth()), right) {
                     // CEL's `||` absorbs an error when the other side is true.
                     (Ok(true), Err(Skip::Missing)) | (Err(Skip::Missing), Ok(true)) => {
-                        Val::Bool(true)
+                        Ok(Val::Bool(true))
                     }
-                    (l, r) => Val::Bool(l? || r?),
+                    (l, r) => Ok(Val::Bool(l? || r?)),
                 };
             }
-            Ok(left)
+            left
         }
 
+        /// Both sides are parsed before either is judged, so a missing
+        /// field on one side leaves the parser in step; CEL's `&&` absorbs
+        /// it when the other side is false. What cannot be evaluated is
+        /// never absorbed.
         fn and(&mut self) -> Result<Val, Skip> {
-            let mut left = self.unary()?;
+            let mut left = self.unary();
             while self.eat("&&") {
-                let right = self.unary()?;
-                left = Val::Bool(left.truth()? && right.truth()?);
+                let right = self.unary().and_then(|r| r.truth());
+                left = match (left.and_then(|l| l.truth()), right) {
+                    (Err(e @ Skip::Unsupported(_)), _) | (_, Err(e @ Skip::Unsupported(_))) => {
+                        Err(e)
+                    }
+                    (Ok(false), _) | (_, Ok(false)) => Ok(Val::Bool(false)),
+                    (Ok(true), Ok(true)) => Ok(Val::Bool(true)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
             }
-            Ok(left)
+            left
         }
 
         fn unary(&mut self) -> Result<Val, Skip> {
@@ -548,6 +559,11 @@ pub mod cel {
                     self.expect("(")?;
                     let v = self.path()?;
                     self.expect(")")?;
+                    // Absent stays absent, so the comparison after it is
+                    // still parsed and `||` can absorb it.
+                    if v == Val::Absent {
+                        return Ok(Val::Absent);
+                    }
                     let n = match v.json()? {
                         Value::String(s) => s.chars().count(),
                         Value::Array(a) => a.len(),

@@ -4,6 +4,7 @@
 //! same module registry and sandbox as the server: no cluster, no Docker.
 
 pub mod claim;
+pub mod converge;
 pub mod docs;
 pub mod environment;
 pub mod output;
@@ -85,37 +86,102 @@ pub struct RenderArgs {
     pub host: HostArgs,
 }
 
+/// Everything a render reads before it calls the pipeline: the composite,
+/// the runnable steps, the resources they may require and the context.
+pub struct Prepared {
+    pub xr: Value,
+    steps: Vec<Step>,
+    available: Vec<Value>,
+    context: serde_json::Map<String, Value>,
+    timeout: Duration,
+}
+
+impl Prepared {
+    /// Reads the arguments' files and makes every step runnable.
+    pub fn new(args: &RenderArgs) -> anyhow::Result<Self> {
+        let composition = docs::read_one(&args.composition, "the Composition")?;
+        let functions = docs::read(&args.functions)?;
+        let xrd = match &args.xrd {
+            Some(path) => Some(docs::read_one(path, "the XRD")?),
+            None => {
+                let beside = args.composition.with_file_name("definition.yaml");
+                beside
+                    .exists()
+                    .then(|| docs::read_one(&beside, "the XRD"))
+                    .transpose()?
+            }
+        };
+        let xr = claim::composite_for(
+            docs::read_one(&args.composite_resource, "the composite resource")?,
+            xrd.as_ref(),
+        )?;
+        check_composition(&composition, &xr)?;
+        let mut available = Vec::new();
+        for path in &args.required_resources {
+            available.extend(docs::read(path)?);
+        }
+        let secrets = match &args.function_credentials {
+            Some(path) => docs::read(path)?,
+            None => Vec::new(),
+        };
+        let mut context = initial_context(&args.context_files, &args.context_values)?;
+        if let Some(env) = environment::legacy_environment(&composition, &xr, &available)? {
+            let key = environment::CONTEXT_KEY.to_string();
+            context.entry(key).or_insert(env);
+        }
+        let steps = steps(&composition, &functions, &secrets, &args.host)?;
+        Ok(Self {
+            xr,
+            steps,
+            available,
+            context,
+            timeout: args.timeout,
+        })
+    }
+
+    /// Runs the pipeline once against `observed`, within the timeout.
+    pub async fn run(&self, observed: pb::State) -> anyhow::Result<pipeline::Outcome> {
+        tokio::time::timeout(
+            self.timeout,
+            pipeline::run(
+                &self.steps,
+                observed,
+                pipeline::to_struct(&Value::Object(self.context.clone())),
+                &self.available,
+            ),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("rendering took longer than --timeout {:?}", self.timeout))?
+    }
+}
+
+/// The print options of `args`.
+pub fn options(args: &RenderArgs) -> output::Options {
+    output::Options {
+        include_full_xr: args.include_full_xr,
+        include_results: args.include_function_results,
+        include_context: args.include_context,
+    }
+}
+
 /// Renders and returns the YAML stream.
 pub async fn render(args: &RenderArgs) -> anyhow::Result<String> {
-    let composition = docs::read_one(&args.composition, "the Composition")?;
-    let functions = docs::read(&args.functions)?;
-    let xrd = match &args.xrd {
-        Some(path) => Some(docs::read_one(path, "the XRD")?),
-        None => {
-            let beside = args.composition.with_file_name("definition.yaml");
-            beside
-                .exists()
-                .then(|| docs::read_one(&beside, "the XRD"))
-                .transpose()?
-        }
-    };
-    let xr = claim::composite_for(
-        docs::read_one(&args.composite_resource, "the composite resource")?,
-        xrd.as_ref(),
-    )?;
-    check_composition(&composition, &xr)?;
-
-    let mut available = Vec::new();
-    for path in &args.required_resources {
-        available.extend(docs::read(path)?);
-    }
-    let secrets = match &args.function_credentials {
-        Some(path) => docs::read(path)?,
-        None => Vec::new(),
-    };
-    let observed = observed_state(&xr, args.observed_resources.as_deref())?;
+    let prepared = Prepared::new(args)?;
+    let observed = observed_state(&prepared.xr, args.observed_resources.as_deref())?;
     // Crossplane keeps the name of a resource it already observed.
-    let observed_names: BTreeMap<String, String> = observed
+    let observed_names = observed_names(&observed);
+    let outcome = prepared.run(observed).await?;
+    output::to_yaml(&output::documents(
+        &prepared.xr,
+        &outcome,
+        &observed_names,
+        &options(args),
+    )?)
+}
+
+/// The names of observed resources, by composition resource name.
+fn observed_names(observed: &pb::State) -> BTreeMap<String, String> {
+    observed
         .resources
         .iter()
         .map(|(key, r)| {
@@ -123,37 +189,7 @@ pub async fn render(args: &RenderArgs) -> anyhow::Result<String> {
             (key.clone(), str_at(&body, "/metadata/name").to_string())
         })
         .filter(|(_, name)| !name.is_empty())
-        .collect();
-    let mut context = initial_context(&args.context_files, &args.context_values)?;
-    if let Some(env) = environment::legacy_environment(&composition, &xr, &available)? {
-        let key = environment::CONTEXT_KEY.to_string();
-        context.entry(key).or_insert(env);
-    }
-
-    let steps = steps(&composition, &functions, &secrets, &args.host)?;
-    let outcome = tokio::time::timeout(
-        args.timeout,
-        pipeline::run(
-            &steps,
-            observed,
-            pipeline::to_struct(&Value::Object(context)),
-            &available,
-        ),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("rendering took longer than --timeout {:?}", args.timeout))??;
-
-    let options = output::Options {
-        include_full_xr: args.include_full_xr,
-        include_results: args.include_function_results,
-        include_context: args.include_context,
-    };
-    output::to_yaml(&output::documents(
-        &xr,
-        &outcome,
-        &observed_names,
-        &options,
-    )?)
+        .collect()
 }
 
 fn check_composition(composition: &Value, xr: &Value) -> anyhow::Result<()> {

@@ -98,9 +98,7 @@ pub fn add(p: &Platform, plan: &mut Plan) {
     uses.extend(attachments);
     uses.extend(subnet_names(p, "public"));
     uses.extend(subnet_names(p, "private"));
-    if p.private {
-        uses.push("nat".into());
-    }
+    uses.extend(super::network::nat_gateways(p).into_iter().map(|n| n.name));
     plan.add(
         managed("cluster", &format!("{EKS}/v1beta2"), "Cluster", fp)
             .named(p.external_name("cluster", p.id.cluster.clone()))

@@ -79,6 +79,16 @@ impl Cloud for Aws {
         (chart == "cluster-autoscaler").then(|| autoscaler::chart_values(p))
     }
 
+    /// Pinned to the public zone once its ID is known: the private zone
+    /// may share the name's suffix.
+    fn dns01_solver(&self, p: &Platform, observed: Observed<'_>) -> Option<Value> {
+        let mut route53 = json!({"region": p.id.location});
+        if let Some(zone) = observed.text("public-dns-zone", "/zoneId") {
+            route53["hostedZoneID"] = json!(zone);
+        }
+        Some(json!({"route53": route53}))
+    }
+
     fn internal_load_balancer(&self) -> Value {
         // The in-tree controller's keys, which work without the AWS Load
         // Balancer Controller: an internal NLB (the Classic ELB default is

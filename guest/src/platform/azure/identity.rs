@@ -164,3 +164,22 @@ pub fn chart_values(_p: &Platform, observed: Observed<'_>, chart: &str) -> Optio
     }
     Some(values)
 }
+
+/// Azure DNS through cert-manager's identity: the zone's subscription (from
+/// its ID) and the identity's client ID are known once Azure reports them.
+pub fn dns01_solver(p: &Platform, observed: Observed<'_>) -> Option<Value> {
+    let zone = observed.text("public-dns-zone", "/id")?;
+    let subscription = zone
+        .strip_prefix("/subscriptions/")?
+        .split('/')
+        .next()
+        .filter(|s| !s.is_empty())?;
+    let client_id = observed.text("identity-cert-manager", "/clientId")?;
+    Some(json!({"azureDNS": {
+        "subscriptionID": subscription,
+        "resourceGroupName": group(p),
+        "hostedZoneName": p.domain.as_deref().unwrap_or_default(),
+        "environment": "AzurePublicCloud",
+        "managedIdentity": {"clientID": client_id},
+    }}))
+}

@@ -81,6 +81,10 @@ impl Cloud for Azure {
         identity::chart_inputs(chart).to_vec()
     }
 
+    fn dns01_solver(&self, p: &Platform, observed: Observed<'_>) -> Option<Value> {
+        identity::dns01_solver(p, observed)
+    }
+
     fn internal_load_balancer(&self) -> Value {
         json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"})
     }

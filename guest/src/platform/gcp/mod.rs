@@ -62,6 +62,10 @@ impl Cloud for Gcp {
         }
     }
 
+    fn dns01_solver(&self, p: &Platform, _observed: Observed<'_>) -> Option<Value> {
+        Some(json!({"cloudDNS": {"project": p.id.plane}}))
+    }
+
     fn internal_load_balancer(&self) -> Value {
         // `networking.gke.io` is current; `cloud.google.com` is legacy.
         json!({"networking.gke.io/load-balancer-type": "Internal"})
