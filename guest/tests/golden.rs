@@ -1063,3 +1063,31 @@ fn a_cluster_issuer_uses_cert_managers_identity_once_it_runs() {
         );
     }
 }
+
+/// Every `uses` of every case names a resource the same render composes,
+/// first call and once the cluster is up, so no deletion order is lost
+/// (a dangling one is a warning result, never silence).
+#[test]
+fn every_usage_names_composed_resources() {
+    let warnings = |rsp: &cluster_platform::protocol::Response| -> Vec<String> {
+        rsp.results
+            .iter()
+            .filter(|r| r.severity == cluster_platform::protocol::Severity::Warning)
+            .map(|r| r.message.clone())
+            .collect()
+    };
+    for (case, xr) in common::cases() {
+        for rsp in [common::render_first(xr.clone()), render(xr)] {
+            assert_eq!(warnings(&rsp), Vec::<String>::new(), "{case}");
+        }
+    }
+    for chart in ["cert-manager", "ingress-nginx", "monitoring"] {
+        let configs =
+            common::env_configs_with("azure", json!({"charts": {chart: {"disabled": true}}}));
+        let rsp = common::run_with(
+            common::cluster_up(common::request(claim("azure")), &configs),
+            &configs,
+        );
+        assert_eq!(warnings(&rsp), Vec::<String>::new(), "without {chart}");
+    }
+}

@@ -9,6 +9,14 @@ use cluster_platform::protocol::{Ready, Severity};
 use common::{claim, cluster_up, observe, render, render_first, request, resource, run_with, set};
 use serde_json::json;
 
+/// The monitoring release observed ready: the charts whose ServiceMonitors
+/// need its CRD are released after it.
+fn monitoring_up(req: &mut cluster_platform::protocol::Request) {
+    let release =
+        json!({"apiVersion": "helm.crossplane.io/v1beta1", "kind": "Release", "metadata": {}});
+    observe(req, "helm-monitoring", &release, json!({}), true);
+}
+
 #[test]
 fn requirements_are_asked_under_both_fields_and_stay_stable() {
     let req = request(claim("gcp"));
@@ -241,6 +249,7 @@ fn aws_and_azure_status_paths() {
         json!({}),
         true,
     );
+    monitoring_up(&mut req);
     let rsp = run_with(req.clone(), &configs);
     let status = &rsp.desired.composite.as_ref().unwrap().body["status"];
     assert_eq!(
@@ -578,6 +587,7 @@ fn azure_cluster_identity_may_manage_load_balancers_in_its_subnet() {
     for name in ["nodepool-default", "identity-cert-manager"] {
         observe(&mut req, name, resource(&first, name), json!({}), true);
     }
+    monitoring_up(&mut req);
     let rsp = run_with(req.clone(), &configs);
     let role = resource(&rsp, "cluster-network-contributor");
     assert_eq!(
@@ -636,10 +646,17 @@ fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client
         json!({}),
         true,
     );
+    monitoring_up(&mut req);
     let identity = resource(&first, "identity-cert-manager").clone();
 
-    // The cluster is up, the identity not yet: the other charts go out.
+    // The cluster is up, the identity not yet: the other charts go out,
+    // and the ingress controller's Usage of cert-manager waits for it.
     let up = run_with(req.clone(), &configs);
+    assert!(
+        !up.results.iter().any(|r| r.severity == Severity::Warning),
+        "{:?}",
+        up.results
+    );
     assert!(!up.desired.resources.contains_key("helm-cert-manager"));
     assert!(up.desired.resources.contains_key("helm-ingress-nginx"));
     let waiting = up
@@ -668,4 +685,41 @@ fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client
         json!("0000-client"),
         "{release:#}"
     );
+}
+
+/// cert-manager's and the ingress controller's ServiceMonitors need the
+/// CRD kube-prometheus-stack installs: with monitoring on, they are
+/// released after it; with it off, at once and without ServiceMonitors.
+#[test]
+fn scraped_charts_wait_for_the_monitoring_release() {
+    let configs = common::env_configs();
+    let mut req = cluster_up(request(claim("gcp")), &configs);
+    req.observed.resources.remove("helm-monitoring");
+    let rsp = run_with(req, &configs);
+    assert!(rsp.desired.resources.contains_key("helm-monitoring"));
+    assert!(!rsp.desired.resources.contains_key("helm-cert-manager"));
+    assert!(!rsp.desired.resources.contains_key("helm-ingress-nginx"));
+
+    let up = render(claim("gcp"));
+    let cert = &resource(&up, "helm-cert-manager")["spec"]["forProvider"]["values"];
+    assert_eq!(cert["prometheus"]["servicemonitor"]["enabled"], true);
+    let ingress = &resource(&up, "helm-ingress-nginx")["spec"]["forProvider"]["values"];
+    assert_eq!(
+        ingress["controller"]["metrics"]["serviceMonitor"]["enabled"],
+        true
+    );
+    assert!(
+        up.desired
+            .resources
+            .contains_key("usage-helm-monitoring-by-helm-cert-manager")
+    );
+
+    let mut dev = claim("gcp");
+    set(&mut dev, "/metadata/labels/planeType", json!("development"));
+    let mut req = cluster_up(request(dev), &configs);
+    req.observed.resources.remove("helm-monitoring");
+    let rsp = run_with(req, &configs);
+    assert!(!rsp.desired.resources.contains_key("helm-monitoring"));
+    let cert = &resource(&rsp, "helm-cert-manager")["spec"]["forProvider"]["values"];
+    assert_eq!(cert["prometheus"]["servicemonitor"]["enabled"], false);
 }

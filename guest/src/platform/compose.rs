@@ -202,6 +202,13 @@ pub enum Policy {
     ObserveOnly,
 }
 
+/// The desired composed resources, and any `uses` that names a resource
+/// the plan does not have (a bug in a layer: its Usage cannot exist).
+pub struct Finished {
+    pub resources: BTreeMap<String, Resource>,
+    pub dangling: Vec<String>,
+}
+
 /// Turns the plan into desired composed resources.
 pub fn finish(
     plan: Plan,
@@ -209,11 +216,11 @@ pub fn finish(
     observed: Observed<'_>,
     policies: &BTreeMap<String, Policy>,
     usages: bool,
-) -> BTreeMap<String, Resource> {
-    let usages = if usages {
+) -> Finished {
+    let (usages, dangling) = if usages {
         usage_parts(&plan, p)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let mut out = BTreeMap::new();
     // The plan is consumed: each body moves into its resource uncopied.
@@ -293,7 +300,10 @@ pub fn finish(
             },
         );
     }
-    out
+    Finished {
+        resources: out,
+        dangling,
+    }
 }
 
 /// `forProvider` fields that say which cloud resource this is, kept when
@@ -389,12 +399,14 @@ fn usage_type(p: &Platform) -> (&'static str, &'static str) {
 /// One Usage per consumer and used resource: a Usage's `by` resolves to a
 /// single resource, and `replayDeletion` re-triggers the used resource's
 /// deletion once its consumer is gone.
-fn usage_parts(plan: &Plan, p: &Platform) -> Vec<Part> {
+fn usage_parts(plan: &Plan, p: &Platform) -> (Vec<Part>, Vec<String>) {
     let (api_version, kind) = usage_type(p);
     let mut out = Vec::new();
+    let mut dangling = Vec::new();
     for by in &plan.parts {
         for of_name in &by.uses {
             let Some(of) = plan.get(of_name) else {
+                dangling.push(format!("{} uses {of_name}", by.name));
                 continue;
             };
             let name = format!("usage-{}-by-{}", of.name, by.name);
@@ -419,7 +431,7 @@ fn usage_parts(plan: &Plan, p: &Platform) -> Vec<Part> {
             out.push(object(&name, body, Role::ReadyByConstruction));
         }
     }
-    out
+    (out, dangling)
 }
 
 /// Keeps the observe-mode policy for every imported resource and decides

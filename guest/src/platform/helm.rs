@@ -33,15 +33,22 @@ pub struct Chart {
     /// Where the values take the annotations of the chart's load-balanced
     /// Service, which the cloud makes internal.
     pub service_annotations: Option<&'static [&'static str]>,
+    /// Charts whose CRDs this one's values use (ServiceMonitors): when
+    /// installed, they are released and ready first.
+    pub needs: &'static [&'static str],
 }
 
 /// Failed installs and upgrades are rolled back and retried this many
 /// times; without a limit provider-helm never retries a failed release.
 pub const ROLLBACK_LIMIT: u32 = 5;
 
+/// Metrics are scraped through ServiceMonitors whenever the monitoring
+/// chart (and so the ServiceMonitor CRD) is installed: `service_monitors`.
 pub const CERT_MANAGER_VALUES: &str = r#"installCRDs: true
 prometheus:
   enabled: {{ monitoring.enabled | default(true) }}
+  servicemonitor:
+    enabled: {{ service_monitors }}
 "#;
 
 /// The seed's template; the Service's internal load-balancer annotations
@@ -50,6 +57,8 @@ pub const INGRESS_NGINX_VALUES: &str = r#"controller:
   replicaCount: {{ ingress_replicas | default(2) }}
   metrics:
     enabled: {{ monitoring.enabled | default(true) }}
+    serviceMonitor:
+      enabled: {{ service_monitors }}
 "#;
 
 /// Prometheus keeps its retention on a volume (an emptyDir loses it with
@@ -93,7 +102,8 @@ pub const CHARTS: &[Chart] = &[
         version: "v1.14.0",
         namespace: "cert-manager",
         template: CERT_MANAGER_VALUES,
-        after: &[],
+        after: &["helm-monitoring"],
+        needs: &["monitoring"],
     },
     Chart {
         key: "ingress-nginx",
@@ -105,7 +115,8 @@ pub const CHARTS: &[Chart] = &[
         version: "4.9.0",
         namespace: "ingress-nginx",
         template: INGRESS_NGINX_VALUES,
-        after: &["helm-cert-manager"],
+        after: &["helm-cert-manager", "helm-monitoring"],
+        needs: &["monitoring"],
     },
     Chart {
         key: "monitoring",
@@ -118,6 +129,7 @@ pub const CHARTS: &[Chart] = &[
         namespace: "monitoring",
         template: MONITORING_VALUES,
         after: &[],
+        needs: &[],
     },
 ];
 
@@ -186,6 +198,10 @@ pub fn context(p: &Platform) -> Value {
     };
     if let Some(map) = ctx.as_object_mut() {
         map.insert("cloud".into(), json!(p.id.cloud));
+        map.insert(
+            "service_monitors".into(),
+            json!(is_enabled(p, "monitoring")),
+        );
         map.insert(
             "cluster".into(),
             json!({
@@ -264,7 +280,12 @@ fn may_release(
         .pools
         .iter()
         .any(|pool| observed.is_ready(&pool.resource()));
-    (schedulable && inputs.all(|name| observed.is_ready(name))) || observed.exists(chart.resource)
+    let needed = CHARTS
+        .iter()
+        .filter(|c| chart.needs.contains(&c.key) && enabled(p, c))
+        .all(|c| observed.is_ready(c.resource));
+    (schedulable && needed && inputs.all(|name| observed.is_ready(name)))
+        || observed.exists(chart.resource)
 }
 
 /// The enabled charts still waiting for the cluster.
@@ -358,6 +379,23 @@ pub fn releases(
             spec.insert("rollbackLimit".into(), json!(ROLLBACK_LIMIT));
         }
         plan.add(release);
+    }
+    // A release outlives only the releases already out: one still waiting
+    // (or disabled) has nothing to protect yet.
+    let released: Vec<String> = plan
+        .parts
+        .iter()
+        .filter(|part| all_charts(cloud).any(|c| c.resource == part.name))
+        .map(|part| part.name.clone())
+        .collect();
+    for part in plan
+        .parts
+        .iter_mut()
+        .filter(|part| released.contains(&part.name))
+    {
+        part.uses.retain(|used| {
+            !all_charts(cloud).any(|c| c.resource == used.as_str()) || released.contains(used)
+        });
     }
     Ok(())
 }

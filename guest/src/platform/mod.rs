@@ -93,8 +93,15 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         plan.parts
             .retain(|part| import.resources.contains_key(&part.name));
     }
-    let resources = compose::finish(plan, &p, observed, &policies, !observe_only);
-    rsp.desired.resources.extend(resources);
+    let finished = compose::finish(plan, &p, observed, &policies, !observe_only);
+    rsp.desired.resources.extend(finished.resources);
+    if !finished.dangling.is_empty() {
+        // Never silently: a deletion order the platform meant is missing.
+        rsp.warning(format!(
+            "no Usage for {}: the used resource is not composed",
+            finished.dangling.join(", ")
+        ));
+    }
 
     if !waiting.is_empty() {
         rsp.normal(
@@ -111,7 +118,7 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         rsp.normal(
             "WaitingForCluster",
             format!(
-                "charts {} are released once the cluster and one of its node pools are ready",
+                "charts {} are released once the cluster, one of its node pools and what their first install needs are ready",
                 charts.join(", ")
             ),
         );

@@ -143,7 +143,8 @@ pub fn render(xr: Value) -> Response {
 /// What the charts wait for, besides the node pools: the cluster, the
 /// resource writing its kubeconfig, and the resources the charts' first
 /// installs need (Azure's cert-manager identity and the cluster's right to
-/// its subnet, GKE's webhook firewall, EKS's Pod Identity associations),
+/// its subnet, GKE's webhook firewall, EKS's Pod Identity associations, the
+/// monitoring release whose ServiceMonitor CRD the others use),
 /// with the status fields that unlock
 /// them.
 const CHART_INPUTS: &[(&str, &str)] = &[
@@ -161,12 +162,13 @@ const CHART_INPUTS: &[(&str, &str)] = &[
     ("cluster-network-contributor", "{}"),
     ("pod-identity-cert-manager", "{}"),
     ("pod-identity-cluster-autoscaler", "{}"),
+    ("helm-monitoring", "{}"),
 ];
 
 /// `req` once the cluster is up: the charts' inputs and the node pools
 /// observed ready, as the calls before render them.
 pub fn cluster_up(mut req: Request, configs: &[Value]) -> Request {
-    for _ in 0..3 {
+    for _ in 0..6 {
         let rsp = run_with(req.clone(), configs);
         for (name, r) in &rsp.desired.resources {
             if req.observed.resources.contains_key(name) {

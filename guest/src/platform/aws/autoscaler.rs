@@ -32,6 +32,7 @@ pub const CHARTS: &[Chart] = &[Chart {
     namespace: "kube-system",
     template: VALUES,
     after: &[],
+    needs: &[],
     wait_timeout: "10m",
     service_annotations: None,
 }];

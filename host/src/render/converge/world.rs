@@ -445,7 +445,10 @@ impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Selector::Labels(labels) => write!(f, "labelled {labels}"),
-            Selector::Name { name, kind_suffix: "" } => {
+            Selector::Name {
+                name,
+                kind_suffix: "",
+            } => {
                 write!(f, "named {name:?}")
             }
             Selector::Name { name, kind_suffix } => write!(f, "a {kind_suffix} named {name:?}"),
