@@ -50,7 +50,10 @@ fn cloud_label() {
 
 #[test]
 fn plane_and_location() {
-    assert!(fatal_for(without_label("planeId")).starts_with("metadata.labels.planeId is missing"));
+    assert_eq!(
+        fatal_for(without_label("planeId")),
+        "metadata.labels.planeId is missing: set it to the GCP project the cluster lives in"
+    );
     let m = fatal_for(with("/spec/parameters/forProvider", json!({})));
     assert!(
         m.starts_with("spec.parameters.forProvider.location is missing"),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::cidr::Cidr;
+use super::cloud::Cloud;
 
 /// The labels and parameters needed before the environment is known.
 #[derive(Debug, Clone)]
@@ -22,7 +23,8 @@ pub struct Identity {
     pub xr_name: String,
 }
 
-pub fn identity(xr: &Value, clouds: &[&str]) -> Result<Identity, String> {
+pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, String> {
+    let names: Vec<&str> = clouds.iter().map(|c| c.name()).collect();
     // A label that is there but not a string says so, rather than "missing".
     let label = |key: &str| -> Result<Option<&str>, String> {
         match xr.pointer(&format!("/metadata/labels/{}", key.replace('/', "~1"))) {
@@ -33,18 +35,21 @@ pub fn identity(xr: &Value, clouds: &[&str]) -> Result<Identity, String> {
             )),
         }
     };
-    let expected = clouds.join(", ");
+    let expected = names.join(", ");
     let cloud = label("cloud")?.ok_or_else(|| {
         format!("metadata.labels.cloud is missing: set it to one of {expected} on the claim")
     })?;
-    if !clouds.contains(&cloud) {
+    let Some(renderer) = clouds.iter().find(|c| c.name() == cloud) else {
         return Err(format!(
             "metadata.labels.cloud is {cloud:?}: expected one of {expected}"
         ));
-    }
-    let plane = label("planeId")?.ok_or(
-        "metadata.labels.planeId is missing: set it to the GCP project, AWS account ID or Azure resource group the cluster lives in",
-    )?;
+    };
+    let plane = label("planeId")?.ok_or_else(|| {
+        format!(
+            "metadata.labels.planeId is missing: set it to the {} the cluster lives in",
+            renderer.plane()
+        )
+    })?;
     let location = xr
         .pointer("/spec/parameters/forProvider/location")
         .and_then(Value::as_str)

@@ -25,6 +25,8 @@ pub struct KubeAccess {
 
 pub trait Cloud: Sync {
     fn name(&self) -> &'static str;
+    /// What the `planeId` label names on this cloud.
+    fn plane(&self) -> &'static str;
     fn network(&self, p: &Platform, plan: &mut Plan) -> Result<(), String>;
     fn cluster(&self, p: &Platform, plan: &mut Plan);
     fn node_pools(&self, p: &Platform, plan: &mut Plan);
@@ -61,10 +63,6 @@ pub trait Cloud: Sync {
 
 /// Every cloud the platform renders, by its `cloud` label.
 pub const CLOUDS: &[&dyn Cloud] = &[&gcp::Gcp, &aws::Aws, &azure::Azure];
-
-pub fn names() -> Vec<&'static str> {
-    CLOUDS.iter().map(|c| c.name()).collect()
-}
 
 pub fn find(name: &str) -> Option<&'static dyn Cloud> {
     CLOUDS.iter().copied().find(|c| c.name() == name)

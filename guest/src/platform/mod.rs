@@ -53,7 +53,7 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         .as_ref()
         .map(|c| &c.body)
         .ok_or("the request has no observed composite resource")?;
-    let id = claim::identity(xr, &cloud::names())?;
+    let id = claim::identity(xr, cloud::CLOUDS)?;
     let cloud = cloud::find(&id.cloud).ok_or("the cloud has no renderer")?;
     let env = match environment::resolve(req, &id.cloud, id.plane_type.as_deref()) {
         Environment::Waiting(requirements) => {

@@ -24,6 +24,10 @@ impl Cloud for Aws {
         "aws"
     }
 
+    fn plane(&self) -> &'static str {
+        "AWS account ID"
+    }
+
     fn network(&self, p: &Platform, plan: &mut Plan) -> Result<(), String> {
         network::add(p, plan)
     }

@@ -38,6 +38,10 @@ impl Cloud for Azure {
         "azure"
     }
 
+    fn plane(&self) -> &'static str {
+        "Azure resource group"
+    }
+
     fn network(&self, p: &Platform, plan: &mut Plan) -> Result<(), String> {
         network::add(p, plan);
         Ok(())

@@ -20,6 +20,10 @@ impl Cloud for Gcp {
         "gcp"
     }
 
+    fn plane(&self) -> &'static str {
+        "GCP project"
+    }
+
     fn network(&self, p: &Platform, plan: &mut Plan) -> Result<(), String> {
         network::add(p, plan);
         Ok(())
