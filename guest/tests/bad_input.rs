@@ -181,10 +181,10 @@ fn values_that_are_not_one_yaml_map_name_the_chart_and_line() {
             "chart ingress-nginx: rendered values are not valid YAML, 2 documents",
         ),
     ] {
-        let configs = common::env_configs_with(
-            "gcp",
-            json!({"charts": {"ingress-nginx": {"values": values}}}),
-        );
+        let configs = common::env_configs_for_production(json!({
+            "ingress": {"controller": "ingress-nginx"},
+            "charts": {"ingress-nginx": {"values": values}},
+        }));
         let m = fatal_message(&run_with(request(claim("gcp")), &configs));
         assert!(m.starts_with(expected), "{m}");
     }

@@ -117,16 +117,15 @@ fn gcp_production() {
     assert_eq!(rsp.desired.resources["nodepool-default"].ready, Ready::True);
     assert_eq!(rsp.desired.resources["network"].ready, Ready::False);
 
-    let ingress = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"];
+    // Production runs the Gateway API (ingress-nginx is retired upstream).
+    assert!(!rsp.desired.resources.contains_key("helm-ingress-nginx"));
+    let gateway = &resource(&rsp, "helm-envoy-gateway")["spec"]["forProvider"];
     assert_eq!(
-        ingress["chart"],
-        json!({"name": "ingress-nginx", "repository": "https://kubernetes.github.io/ingress-nginx", "version": "4.9.0"})
+        gateway["chart"],
+        json!({"name": "gateway-helm", "repository": "oci://docker.io/envoyproxy", "version": "v1.7.4"})
     );
-    assert_eq!(ingress["values"]["controller"]["replicaCount"], 3);
-    assert_eq!(
-        ingress["values"]["controller"]["service"]["annotations"],
-        json!({"networking.gke.io/load-balancer-type": "Internal"})
-    );
+    assert_eq!(gateway["namespace"], "envoy-gateway-system");
+    assert_eq!(gateway["values"]["deployment"]["replicas"], 2);
     let cert = &resource(&rsp, "helm-cert-manager")["spec"]["forProvider"]["values"];
     assert_eq!(cert["installCRDs"], true);
     assert_eq!(
@@ -246,12 +245,6 @@ fn aws_production() {
         "pods.eks.amazonaws.com"
     );
 
-    let annotations = &resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"]["values"]["controller"]
-        ["service"]["annotations"];
-    assert_eq!(
-        annotations["service.beta.kubernetes.io/aws-load-balancer-internal"],
-        "true"
-    );
     let pc = resource(&rsp, "kubernetes-providerconfig");
     assert_eq!(pc["apiVersion"], "kubernetes.crossplane.io/v1alpha1");
     assert!(pc["spec"].get("identity").is_none());
@@ -360,7 +353,7 @@ fn usages_cover_every_dependency_with_replay() {
         assert!(
             rsp.desired
                 .resources
-                .contains_key("usage-helm-providerconfig-by-helm-ingress-nginx")
+                .contains_key("usage-helm-providerconfig-by-helm-envoy-gateway")
         );
         assert!(
             rsp.desired
@@ -468,9 +461,8 @@ fn private_off_drops_nat_private_nodes_and_the_internal_zone() {
 
 #[test]
 fn charts_can_be_disabled_pinned_and_retemplated() {
-    let configs = common::env_configs_with(
-        "gcp",
-        json!({"charts": {
+    let configs = common::env_configs_for_production(
+        json!({"ingress": {"controller": "ingress-nginx"}, "charts": {
             "cert-manager": {"disabled": true},
             "ingress-nginx": {"version": "4.11.3", "values": "controller:\n  kind: {{ cluster.private and 'DaemonSet' or 'Deployment' }}\n"},
         }}),
@@ -714,7 +706,12 @@ fn gke_private_clusters_open_the_webhook_ports_to_the_control_plane() {
 #[test]
 fn load_balancers_and_zones_per_cloud() {
     let annotations = |cloud: &str| {
-        let rsp = render(claim(cloud));
+        let configs =
+            common::env_configs_for_production(json!({"ingress": {"controller": "ingress-nginx"}}));
+        let rsp = common::run_with(
+            common::cluster_up(common::request(claim(cloud)), &configs),
+            &configs,
+        );
         resource(&rsp, "helm-ingress-nginx")["spec"]["forProvider"]["values"]["controller"]
             ["service"]["annotations"]
             .clone()
@@ -871,7 +868,7 @@ fn eks_node_groups_are_scaled_by_the_cluster_autoscaler() {
             .resources
             .contains_key("helm-cluster-autoscaler")
     );
-    assert!(waiting.desired.resources.contains_key("helm-ingress-nginx"));
+    assert!(waiting.desired.resources.contains_key("helm-envoy-gateway"));
 
     // GKE and AKS scale their pools themselves.
     for cloud in ["gcp", "azure"] {
@@ -1081,7 +1078,7 @@ fn every_usage_names_composed_resources() {
             assert_eq!(warnings(&rsp), Vec::<String>::new(), "{case}");
         }
     }
-    for chart in ["cert-manager", "ingress-nginx", "monitoring"] {
+    for chart in ["cert-manager", "envoy-gateway", "monitoring"] {
         let configs =
             common::env_configs_with("azure", json!({"charts": {chart: {"disabled": true}}}));
         let rsp = common::run_with(
@@ -1090,4 +1087,72 @@ fn every_usage_names_composed_resources() {
         );
         assert_eq!(warnings(&rsp), Vec::<String>::new(), "without {chart}");
     }
+}
+
+/// Production runs Envoy Gateway: once it runs, its EnvoyProxy gives the
+/// proxies the cloud's internal load balancer, and the platform's
+/// GatewayClass and shared Gateway follow, through provider-kubernetes.
+#[test]
+fn envoy_gateway_serves_the_gateway_api_behind_the_clouds_internal_load_balancer() {
+    for cloud in ["gcp", "aws", "azure"] {
+        let configs = common::env_configs();
+        let up = render(claim(cloud));
+        assert!(
+            !up.desired.resources.contains_key("gateway"),
+            "{cloud}: before it runs"
+        );
+        let mut req = common::cluster_up(common::request(claim(cloud)), &configs);
+        let release = resource(&up, "helm-envoy-gateway").clone();
+        common::observe(&mut req, "helm-envoy-gateway", &release, json!({}), true);
+        let rsp = common::run_with(req, &configs);
+        let manifest = |name: &str| resource(&rsp, name)["spec"]["forProvider"]["manifest"].clone();
+        let proxy = manifest("gateway-proxy");
+        assert_eq!(proxy["kind"], "EnvoyProxy");
+        let kubernetes = &proxy["spec"]["provider"]["kubernetes"];
+        assert_eq!(kubernetes["envoyDeployment"]["replicas"], 3, "{cloud}");
+        let expected = match cloud {
+            "gcp" => "networking.gke.io/load-balancer-type",
+            "aws" => "service.beta.kubernetes.io/aws-load-balancer-internal",
+            _ => "service.beta.kubernetes.io/azure-load-balancer-internal",
+        };
+        assert!(
+            kubernetes["envoyService"]["annotations"]
+                .get(expected)
+                .is_some(),
+            "{cloud}: {kubernetes}"
+        );
+        let class = manifest("gateway-class");
+        assert_eq!(
+            class["spec"]["controllerName"],
+            "gateway.envoyproxy.io/gatewayclass-controller"
+        );
+        assert_eq!(
+            class["spec"]["parametersRef"]["name"],
+            proxy["metadata"]["name"]
+        );
+        let gateway = manifest("gateway");
+        assert_eq!(
+            gateway["spec"]["gatewayClassName"],
+            class["metadata"]["name"]
+        );
+        assert_eq!(
+            gateway["spec"]["listeners"][0]["hostname"],
+            "*.prod.example.com"
+        );
+        assert!(
+            rsp.desired
+                .resources
+                .contains_key("usage-gateway-class-by-gateway")
+        );
+    }
+}
+
+#[test]
+fn an_unknown_ingress_controller_is_refused() {
+    let configs = common::env_configs_for_production(json!({"ingress": {"controller": "traefik"}}));
+    let rsp = common::run_with(common::request(claim("gcp")), &configs);
+    assert_eq!(
+        common::fatal_message(&rsp),
+        "environment ingress.controller is \"traefik\": expected one of ingress-nginx, envoy-gateway"
+    );
 }

@@ -136,23 +136,32 @@ fn resources_unlocked_by_observation_are_schema_valid() {
 }
 
 #[test]
-fn the_cluster_issuer_object_is_schema_valid() {
+fn the_objects_unlocked_by_running_charts_are_schema_valid() {
     let Some(crds) = crds() else { return };
     for cloud in ["gcp", "aws"] {
         let configs = common::env_configs();
         let up = common::render(common::claim(cloud));
         let mut req = common::cluster_up(common::request(common::claim(cloud)), &configs);
-        let release = common::resource(&up, "helm-cert-manager").clone();
-        common::observe(&mut req, "helm-cert-manager", &release, json!({}), true);
+        for name in ["helm-cert-manager", "helm-envoy-gateway"] {
+            let release = common::resource(&up, name).clone();
+            common::observe(&mut req, name, &release, json!({}), true);
+        }
         let rsp = common::run_with(req, &configs);
         for (name, r) in &rsp.desired.resources {
             let errors = crds.validate(&r.body);
             assert!(errors.is_empty(), "{cloud} / {name}: {errors:?}");
         }
-        assert!(
-            rsp.desired.resources.contains_key("cluster-issuer"),
-            "{cloud}"
-        );
+        for object in [
+            "cluster-issuer",
+            "gateway-proxy",
+            "gateway-class",
+            "gateway",
+        ] {
+            assert!(
+                rsp.desired.resources.contains_key(object),
+                "{cloud}: {object}"
+            );
+        }
     }
 }
 

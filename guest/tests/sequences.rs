@@ -472,7 +472,7 @@ fn charts_wait_for_the_cluster_and_stay_once_released() {
         assert!(
             waiting
                 .message
-                .contains("cert-manager, ingress-nginx, monitoring"),
+                .contains("cert-manager, envoy-gateway, monitoring"),
             "{}",
             waiting.message
         );
@@ -501,7 +501,7 @@ fn charts_wait_for_the_cluster_and_stay_once_released() {
             "{cloud}"
         );
         assert!(
-            !later.desired.resources.contains_key("helm-ingress-nginx"),
+            !later.desired.resources.contains_key("helm-envoy-gateway"),
             "{cloud}"
         );
     }
@@ -541,7 +541,7 @@ fn charts_wait_for_a_ready_node_pool_and_retry_failed_installs() {
                 .any(|r| r.reason.as_deref() == Some("WaitingForCluster")),
             "{cloud}"
         );
-        for chart in ["helm-cert-manager", "helm-ingress-nginx", "helm-monitoring"] {
+        for chart in ["helm-cert-manager", "helm-envoy-gateway", "helm-monitoring"] {
             let spec = &resource(&up, chart)["spec"];
             assert_eq!(spec["rollbackLimit"], 5, "{cloud} {chart}");
             assert_eq!(spec["forProvider"]["wait"], true, "{cloud} {chart}");
@@ -600,7 +600,7 @@ fn azure_cluster_identity_may_manage_load_balancers_in_its_subnet() {
             "skipServicePrincipalAadCheck": true,
         })
     );
-    assert!(!rsp.desired.resources.contains_key("helm-ingress-nginx"));
+    assert!(!rsp.desired.resources.contains_key("helm-envoy-gateway"));
     assert!(rsp.desired.resources.contains_key("helm-cert-manager"));
     assert!(
         rsp.desired
@@ -616,7 +616,7 @@ fn azure_cluster_identity_may_manage_load_balancers_in_its_subnet() {
         true,
     );
     let rsp = run_with(req, &configs);
-    assert!(rsp.desired.resources.contains_key("helm-ingress-nginx"));
+    assert!(rsp.desired.resources.contains_key("helm-envoy-gateway"));
 }
 
 #[test]
@@ -658,14 +658,14 @@ fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client
         up.results
     );
     assert!(!up.desired.resources.contains_key("helm-cert-manager"));
-    assert!(up.desired.resources.contains_key("helm-ingress-nginx"));
+    assert!(up.desired.resources.contains_key("helm-envoy-gateway"));
     let waiting = up
         .results
         .iter()
         .find(|r| r.reason.as_deref() == Some("WaitingForCluster"))
         .expect("a note on the waiting chart");
     assert!(
-        waiting.message.contains("cert-manager") && !waiting.message.contains("ingress-nginx"),
+        waiting.message.contains("cert-manager") && !waiting.message.contains("envoy-gateway"),
         "{}",
         waiting.message
     );
@@ -692,7 +692,8 @@ fn azure_cert_manager_waits_for_its_identity_so_its_first_install_has_the_client
 /// released after it; with it off, at once and without ServiceMonitors.
 #[test]
 fn scraped_charts_wait_for_the_monitoring_release() {
-    let configs = common::env_configs();
+    let configs =
+        common::env_configs_for_production(json!({"ingress": {"controller": "ingress-nginx"}}));
     let mut req = cluster_up(request(claim("gcp")), &configs);
     req.observed.resources.remove("helm-monitoring");
     let rsp = run_with(req, &configs);
@@ -700,7 +701,7 @@ fn scraped_charts_wait_for_the_monitoring_release() {
     assert!(!rsp.desired.resources.contains_key("helm-cert-manager"));
     assert!(!rsp.desired.resources.contains_key("helm-ingress-nginx"));
 
-    let up = render(claim("gcp"));
+    let up = run_with(cluster_up(request(claim("gcp")), &configs), &configs);
     let cert = &resource(&up, "helm-cert-manager")["spec"]["forProvider"]["values"];
     assert_eq!(cert["prometheus"]["servicemonitor"]["enabled"], true);
     let ingress = &resource(&up, "helm-ingress-nginx")["spec"]["forProvider"]["values"];

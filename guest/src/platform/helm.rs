@@ -61,6 +61,13 @@ pub const INGRESS_NGINX_VALUES: &str = r#"controller:
       enabled: {{ service_monitors }}
 "#;
 
+/// Envoy Gateway's controller; the proxies it runs per Gateway, their
+/// replicas and internal load balancer come from the EnvoyProxy the
+/// platform composes ([`super::gateway`]).
+pub const ENVOY_GATEWAY_VALUES: &str = r#"deployment:
+  replicas: {{ 2 if ingress_replicas | default(2) > 1 else 1 }}
+"#;
+
 /// Prometheus keeps its retention on a volume (an emptyDir loses it with
 /// the pod) and picks up every ServiceMonitor and PodMonitor, not only the
 /// chart's own. Grafana's admin password is never a literal default: the
@@ -112,11 +119,26 @@ pub const CHARTS: &[Chart] = &[
         service_annotations: Some(&["controller", "service", "annotations"]),
         chart: "ingress-nginx",
         repository: "https://kubernetes.github.io/ingress-nginx",
-        version: "4.9.0",
+        // Retired upstream on 2026-03-24: pinned to the last release this
+        // project has seen, for teams that still need it.
+        version: "4.14.3",
         namespace: "ingress-nginx",
         template: INGRESS_NGINX_VALUES,
         after: &["helm-cert-manager", "helm-monitoring"],
         needs: &["monitoring"],
+    },
+    Chart {
+        key: "envoy-gateway",
+        resource: "helm-envoy-gateway",
+        wait_timeout: "10m",
+        service_annotations: None,
+        chart: "gateway-helm",
+        repository: "oci://docker.io/envoyproxy",
+        version: "v1.7.4",
+        namespace: "envoy-gateway-system",
+        template: ENVOY_GATEWAY_VALUES,
+        after: &["helm-cert-manager"],
+        needs: &[],
     },
     Chart {
         key: "monitoring",
@@ -246,7 +268,29 @@ pub fn is_enabled(p: &Platform, key: &str) -> bool {
     CHARTS.iter().any(|c| c.key == key && enabled(p, c))
 }
 
+/// The ingress controllers an environment chooses from
+/// (`ingress.controller`), by chart key.
+pub const INGRESS_CONTROLLERS: &[&str] = &["ingress-nginx", "envoy-gateway"];
+
+/// The environment's ingress controller: ingress-nginx unless it says
+/// otherwise.
+pub fn ingress_controller(p: &Platform) -> Result<&str, String> {
+    match p.env_value("ingress.controller") {
+        None | Some(Value::Null) => Ok("ingress-nginx"),
+        Some(Value::String(c)) if INGRESS_CONTROLLERS.contains(&c.as_str()) => Ok(c),
+        Some(other) => Err(format!(
+            "environment ingress.controller is {other}: expected one of {}",
+            INGRESS_CONTROLLERS.join(", ")
+        )),
+    }
+}
+
 fn enabled(p: &Platform, chart: &Chart) -> bool {
+    if INGRESS_CONTROLLERS.contains(&chart.key)
+        && ingress_controller(p).unwrap_or("ingress-nginx") != chart.key
+    {
+        return false;
+    }
     let disabled = p
         .env_value(&format!("charts.{}.disabled", chart.key))
         .and_then(Value::as_bool)
@@ -311,6 +355,7 @@ pub fn releases(
     uses: &[String],
 ) -> Result<(), String> {
     let provider_config = &p.id.xr_name;
+    ingress_controller(p)?;
     let templates = Templates::new(&context(p));
     for chart in all_charts(cloud).filter(|c| enabled(p, c)) {
         let settings = p.env_value(&format!("charts.{}", chart.key));

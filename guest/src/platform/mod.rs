@@ -11,6 +11,7 @@ pub mod claim;
 pub mod cloud;
 pub mod compose;
 pub mod environment;
+pub mod gateway;
 pub mod helm;
 pub mod issuer;
 pub mod merge;
@@ -153,6 +154,7 @@ pub fn build(
     let uses = [providerconfig::HELM.to_string(), "cluster".to_string()];
     helm::releases(p, cloud, observed, &access, &mut plan, &uses)?;
     issuer::add(p, cloud, observed, &mut plan);
+    gateway::add(p, cloud, observed, &mut plan);
     Ok(plan)
 }
 

@@ -71,6 +71,18 @@ pub fn env_configs_with(cloud: &str, data: Value) -> Vec<Value> {
     configs
 }
 
+/// The example EnvironmentConfigs plus one for the production plane
+/// carrying `data`, which wins over every other.
+pub fn env_configs_for_production(data: Value) -> Vec<Value> {
+    let mut configs = env_configs();
+    configs.push(json!({
+        "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
+        "metadata": {"name": "zz-production-overrides", "labels": {"planeType": "production"}},
+        "data": data,
+    }));
+    configs
+}
+
 pub fn request(xr: Value) -> Request {
     Request {
         observed: cluster_platform::protocol::State {

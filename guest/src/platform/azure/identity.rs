@@ -145,7 +145,7 @@ pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
 pub fn chart_inputs(chart: &str) -> &'static [&'static str] {
     match chart {
         "cert-manager" => &["identity-cert-manager"],
-        "ingress-nginx" => &[NETWORK_CONTRIBUTOR],
+        "ingress-nginx" | "envoy-gateway" => &[NETWORK_CONTRIBUTOR],
         _ => &[],
     }
 }
