@@ -139,9 +139,14 @@ fn gcp_production() {
         "90d"
     );
     let values = &monitoring["values"];
+    // Null removes kube-prometheus-stack's `prom-operator` default, so the
+    // grafana chart generates a password.
+    assert_eq!(values["grafana"]["adminPassword"], Value::Null);
     assert!(
-        values["grafana"].get("adminPassword").is_none(),
-        "no literal password: the chart generates one"
+        values["grafana"]
+            .as_object()
+            .unwrap()
+            .contains_key("adminPassword")
     );
     let spec = &values["prometheus"]["prometheusSpec"];
     assert_eq!(spec["serviceMonitorSelectorNilUsesHelmValues"], false);
@@ -986,6 +991,11 @@ fn aws_nat_gateways_one_per_zone_on_request() {
         assert_eq!(
             association["routeTableIdSelector"]["matchLabels"]["myplatform.io/resource"],
             format!("route-table-private-{zone}")
+        );
+        // Re-resolved, so switching modes moves the subnet to its new table.
+        assert_eq!(
+            association["routeTableIdSelector"]["policy"]["resolve"],
+            "Always"
         );
         assert!(
             rsp.desired

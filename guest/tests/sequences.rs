@@ -724,3 +724,73 @@ fn scraped_charts_wait_for_the_monitoring_release() {
     let cert = &resource(&rsp, "helm-cert-manager")["spec"]["forProvider"]["values"];
     assert_eq!(cert["prometheus"]["servicemonitor"]["enabled"], false);
 }
+
+/// A composite created by an older release keeps what it has: external
+/// names (and what is derived from them), and the fields that would
+/// replace or rotate a resource when they change.
+#[test]
+fn existing_resources_keep_their_names_and_creation_fields() {
+    let configs = common::env_configs();
+    let first = render_first(claim("gcp"));
+    let mut req = request(claim("gcp"));
+    let named = |body: &serde_json::Value, external: &str| {
+        let mut body = body.clone();
+        body["metadata"]["annotations"]["crossplane.io/external-name"] = json!(external);
+        body
+    };
+    let cluster = named(resource(&first, "cluster"), "prod-cluster");
+    observe(&mut req, "cluster", &cluster, json!({}), true);
+    let mut pool = named(resource(&first, "nodepool-default"), "prod-cluster-default");
+    pool["spec"]["forProvider"]["nodeConfig"]
+        .as_object_mut()
+        .unwrap()
+        .remove("serviceAccount");
+    observe(&mut req, "nodepool-default", &pool, json!({}), true);
+    let account = named(resource(&first, "gsa-cert-manager"), "prod-cluster-certmgr");
+    observe(&mut req, "gsa-cert-manager", &account, json!({}), true);
+    let rsp = run_with(req, &configs);
+    let external = |name: &str| {
+        resource(&rsp, name)["metadata"]["annotations"]["crossplane.io/external-name"].clone()
+    };
+    assert_eq!(external("cluster"), "prod-cluster");
+    assert_eq!(external("nodepool-default"), "prod-cluster-default");
+    assert!(
+        resource(&rsp, "nodepool-default")["spec"]["forProvider"]["nodeConfig"]
+            .get("serviceAccount")
+            .is_none(),
+        "a pool created without the node account is not replaced for it"
+    );
+    assert_eq!(
+        resource(&rsp, "gsa-cert-manager-workload-identity")["spec"]["forProvider"]["serviceAccountId"],
+        "projects/my-project-123/serviceAccounts/prod-cluster-certmgr@my-project-123.iam.gserviceaccount.com"
+    );
+    // New resources take the new, unique names.
+    assert_eq!(external("gsa-nodes"), "prod-cluster-1ef5e5-nodes");
+
+    let first = render_first(claim("azure"));
+    let mut req = request(claim("azure"));
+    let mut cluster = resource(&first, "cluster").clone();
+    cluster["spec"]["forProvider"]["dnsPrefix"] = json!("prod-cluster");
+    cluster["spec"]["forProvider"]["defaultNodePool"]
+        .as_object_mut()
+        .unwrap()
+        .remove("zones");
+    observe(&mut req, "cluster", &cluster, json!({}), true);
+    let mut identity = resource(&first, "identity-cert-manager").clone();
+    identity["spec"]["forProvider"]["name"] = json!("prod-cluster-cert-manager");
+    observe(
+        &mut req,
+        "identity-cert-manager",
+        &identity,
+        json!({}),
+        true,
+    );
+    let rsp = run_with(req, &configs);
+    let fp = &resource(&rsp, "cluster")["spec"]["forProvider"];
+    assert_eq!(fp["dnsPrefix"], "prod-cluster");
+    assert!(fp["defaultNodePool"].get("zones").is_none());
+    assert_eq!(
+        resource(&rsp, "identity-cert-manager")["spec"]["forProvider"]["name"],
+        "prod-cluster-cert-manager"
+    );
+}

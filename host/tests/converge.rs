@@ -108,6 +108,12 @@ fn the_import_example_converges_in_both_modes() {
     });
     let out = converge(modules.path(), &manage, &[]);
     ready_composite(&out);
+    // An observed-only resource resolves nothing, so a selector of it
+    // naming what was not imported is no problem.
+    let only_cluster = claim_with(dir.path(), "import", |c| {
+        c["spec"]["parameters"]["import"]["resources"] = json!({"cluster": "legacy-gke"});
+    });
+    ready_composite(&converge(modules.path(), &only_cluster, &[]));
 }
 
 #[test]

@@ -186,6 +186,9 @@ pub struct Platform {
     /// Namespace of connection secrets (kubeconfigs, keys).
     pub secret_namespace: String,
     pub import: Option<Import>,
+    /// External names of resources that already exist: a resource keeps
+    /// its name for life, whatever the naming scheme of this release.
+    pub existing_names: BTreeMap<String, String>,
     /// The merged environment, for templates and per-cloud knobs.
     pub env: Value,
     /// Per-resource overrides (environment first, then the claim).
@@ -260,6 +263,7 @@ impl Platform {
             kubernetes_version,
             secret_namespace,
             import,
+            existing_names: BTreeMap::new(),
             env,
             templates,
         })
@@ -275,11 +279,13 @@ impl Platform {
     }
 
     /// The external name a resource gets: the imported one when the claim
-    /// lists it, otherwise the platform's own.
+    /// lists it, the one it already has once it exists, otherwise the
+    /// platform's own.
     pub fn external_name(&self, resource: &str, default: String) -> String {
         self.import
             .as_ref()
             .and_then(|i| i.resources.get(resource))
+            .or_else(|| self.existing_names.get(resource))
             .cloned()
             .unwrap_or(default)
     }

@@ -41,6 +41,10 @@ pub struct Part {
     /// resource (e.g. a node pool's cluster), merged into `forProvider`
     /// only when the resource is imported.
     pub import_params: Option<Value>,
+    /// `forProvider` fields (JSON pointers) that replace or rotate the
+    /// resource when they change: once it exists, they stay as observed,
+    /// so a newer platform never replaces what an older one created.
+    pub fixed: Vec<&'static str>,
 }
 
 impl Part {
@@ -61,6 +65,11 @@ impl Part {
 
     pub fn role(mut self, role: Role) -> Self {
         self.role = role;
+        self
+    }
+
+    pub fn fixed_at_creation(mut self, pointers: &[&'static str]) -> Self {
+        self.fixed.extend_from_slice(pointers);
         self
     }
 
@@ -125,6 +134,7 @@ pub fn managed(name: &str, api_version: &str, kind: &str, for_provider: Value) -
         uses: Vec::new(),
         role: Role::Managed,
         import_params: None,
+        fixed: Vec::new(),
     }
 }
 
@@ -141,6 +151,7 @@ pub fn object(name: &str, body: Value, role: Role) -> Part {
         uses: Vec::new(),
         role,
         import_params: None,
+        fixed: Vec::new(),
     }
 }
 
@@ -271,6 +282,9 @@ pub fn finish(
         {
             spec.insert("providerConfigRef".into(), json!({"name": pc}));
         }
+        if let Some(existing) = observed.body(&part.name) {
+            keep_fixed(&mut body, existing, &part.fixed);
+        }
         if let Some(over) = p.templates.get(&part.name) {
             deep_merge(&mut body, over);
         }
@@ -306,9 +320,47 @@ pub fn finish(
     }
 }
 
+/// Sets each fixed field to its observed value, or removes it when the
+/// existing resource has none (it was created without it).
+fn keep_fixed(body: &mut Value, existing: &Value, fixed: &[&str]) {
+    // An observation without parameters says nothing about them.
+    if existing.pointer("/spec/forProvider").is_none() {
+        return;
+    }
+    for pointer in fixed {
+        let observed = existing
+            .pointer(&format!("/spec/forProvider{pointer}"))
+            .cloned();
+        let Some((parent, key)) = pointer.rsplit_once('/') else {
+            continue;
+        };
+        let Some(Value::Object(map)) = body.pointer_mut(&format!("/spec/forProvider{parent}"))
+        else {
+            continue;
+        };
+        match observed {
+            Some(value) => map.insert(key.to_string(), value),
+            None => map.remove(key),
+        };
+    }
+}
+
 /// `forProvider` fields that say which cloud resource this is, kept when
-/// a resource is adopted; a cloud's `import_params` add their own.
-const IDENTITY_FIELDS: &[&str] = &["project", "location", "region", "resourceGroupName"];
+/// a resource is adopted; a cloud's `import_params` add their own. The
+/// parents (a pool's cluster, a credential's identity) are among them:
+/// Upjet leaves identifying references out of `initProvider` altogether.
+const IDENTITY_FIELDS: &[&str] = &[
+    "project",
+    "location",
+    "region",
+    "resourceGroupName",
+    "kubernetesClusterId",
+    "parentId",
+    "privateDnsZoneName",
+    "clusterName",
+    "principalArn",
+    "policyArn",
+];
 
 /// Takes over an existing resource without replacing or deleting it: only
 /// what identifies it stays in `forProvider` (the claim's own templates,

@@ -70,9 +70,11 @@ pub const ENVOY_GATEWAY_VALUES: &str = r#"deployment:
 
 /// Prometheus keeps its retention on a volume (an emptyDir loses it with
 /// the pod) and picks up every ServiceMonitor and PodMonitor, not only the
-/// chart's own. Grafana's admin password is never a literal default: the
-/// chart generates one into its Secret unless the environment names a
-/// Secret of its own (`monitoring.grafana.adminSecret`).
+/// chart's own. Grafana's admin password is never a literal default:
+/// kube-prometheus-stack's `prom-operator` is removed (`null` deletes a
+/// chart default in Helm), so the grafana chart generates one into its
+/// Secret, unless the environment names a Secret of its own
+/// (`monitoring.grafana.adminSecret`).
 pub const MONITORING_VALUES: &str = r#"prometheus:
   prometheusSpec:
     retention: {{ monitoring.retention | default("30d") }}
@@ -93,6 +95,8 @@ grafana:
     existingSecret: {{ monitoring.grafana.adminSecret }}
     userKey: admin-user
     passwordKey: admin-password
+  {% else %}
+  adminPassword: null
   {% endif %}
 alertmanager:
   enabled: true

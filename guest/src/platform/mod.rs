@@ -67,7 +67,9 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
             data
         }
     };
-    let p = Platform::parse(xr, id, env)?;
+    let observed = Observed::new(&req.observed.resources);
+    let mut p = Platform::parse(xr, id, env)?;
+    p.existing_names = observed.external_names();
     for pool in &p.pools {
         cloud.check_pool_name(&pool.name).map_err(|rule| {
             format!(
@@ -80,7 +82,6 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         "rendering the cluster platform",
         &[("cloud", &p.id.cloud), ("cluster", &p.id.cluster)],
     );
-    let observed = Observed::new(&req.observed.resources);
     let mut plan = build(&p, cloud, observed)?;
     check_import(&plan, &p)?;
 

@@ -65,6 +65,21 @@ impl<'a> Observed<'a> {
                 .is_some_and(|m| !m.is_empty())
     }
 
+    /// The external names of the observed resources that have one.
+    pub fn external_names(&self) -> BTreeMap<String, String> {
+        self.resources
+            .iter()
+            .filter_map(|(name, r)| {
+                let external = r
+                    .body
+                    .pointer("/metadata/annotations/crossplane.io~1external-name")?
+                    .as_str()
+                    .filter(|e| !e.is_empty())?;
+                Some((name.clone(), external.to_string()))
+            })
+            .collect()
+    }
+
     pub fn connection_text(&self, name: &str, key: &str) -> Option<String> {
         let bytes = self.resources.get(name)?.connection_details.get(key)?;
         String::from_utf8(bytes.clone())

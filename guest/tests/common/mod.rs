@@ -285,6 +285,26 @@ pub fn cases() -> Vec<(String, Value)> {
         );
         out.push((format!("{cloud}-two-pools"), pools));
     }
+    // Adoption on the other clouds: manage mode takes over what the
+    // cluster-up render has observed (cluster, pool, subnet).
+    for (cloud, resources) in [
+        (
+            "aws",
+            json!({"network": "vpc-0a1b2c", "subnet-private-a": "subnet-0a1b2c", "cluster": "legacy-eks", "nodepool-default": "legacy-eks-pool"}),
+        ),
+        (
+            "azure",
+            json!({"network": "legacy-vnet", "subnet": "legacy-nodes", "cluster": "legacy-aks", "nodepool-default": "legacy"}),
+        ),
+    ] {
+        let mut xr = claim(cloud);
+        set(
+            &mut xr,
+            "/spec/parameters/import",
+            json!({"enabled": true, "mode": "manage", "resources": resources}),
+        );
+        out.push((format!("{cloud}-import-manage"), xr));
+    }
     let import = claim("import");
     out.push(("import-observe".into(), import.clone()));
     let mut manage = import;

@@ -2,7 +2,7 @@
 //! balancers), internet gateway, and NAT egress for private nodes: one
 //! shared gateway, or one per zone.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::tags;
 use crate::platform::claim::Platform;
@@ -17,6 +17,11 @@ pub fn subnet_names(p: &Platform, access: &str) -> Vec<String> {
         .iter()
         .map(|z| format!("subnet-{access}-{z}"))
         .collect()
+}
+
+fn resolve_always(mut selector: Value) -> Value {
+    selector["policy"] = json!({"resolve": "Always"});
+    selector
 }
 
 /// One NAT gateway per zone (`aws.natGateways: PerZone`), so a zone's
@@ -141,7 +146,10 @@ pub fn add(p: &Platform, plan: &mut Plan) -> Result<(), String> {
         .uses(&["network"]),
     );
     let half = 1u32 << (net.subnet_bits - 1);
-    let cluster_tag = format!("kubernetes.io/cluster/{}", p.id.cluster);
+    let cluster_tag = format!(
+        "kubernetes.io/cluster/{}",
+        p.external_name("cluster", p.id.cluster.clone())
+    );
     for (i, (zone, az)) in net.zones.iter().zip(p.zones()).enumerate() {
         for (access, index, role_tag, public) in [
             ("public", i as u32, "kubernetes.io/role/elb", true),
@@ -211,9 +219,12 @@ pub fn add(p: &Platform, plan: &mut Plan) -> Result<(), String> {
                     &format!("route-table-association-{access}-{zone}"),
                     &v1,
                     "RouteTableAssociation",
+                    // Resolved on every reconcile: a switch between one NAT
+                    // gateway and one per zone moves the subnet to its new
+                    // table instead of keeping the old one's ID.
                     json!({
                         "region": region,
-                        "routeTableIdSelector": select(&table),
+                        "routeTableIdSelector": resolve_always(select(&table)),
                         "subnetIdSelector": select(&subnet),
                     }),
                 )

@@ -61,7 +61,10 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             .init_provider(json!({"defaultNodePool": {"nodeCount": 1}}))
             .named(p.external_name("cluster", p.id.cluster.clone()))
             .secret(&p.named("kubeconfig"), &p.secret_namespace)
-            .uses(uses),
+            .uses(uses)
+            // The API server's DNS prefix replaces the cluster when it
+            // changes; zones rotate the system pool.
+            .fixed_at_creation(&["/dnsPrefix", "/defaultNodePool/zones"]),
     );
 }
 

@@ -95,7 +95,8 @@ pub fn add(p: &Platform, observed: Observed<'_>, plan: &mut Plan) {
             "UserAssignedIdentity",
             json!({"location": p.id.location, "resourceGroupName": rg, "name": p.named("cert-manager")}),
         )
-        .uses(&["resource-group"]),
+        .uses(&["resource-group"])
+        .fixed_at_creation(&["/name"]),
     );
     let federation = "identity-cert-manager-federation";
     if let Some(issuer) = known(observed, "cluster", "/oidcIssuerUrl", federation, "issuer") {

@@ -61,7 +61,9 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             managed(&name, API_VERSION, "KubernetesClusterNodePool", fp)
                 .init_provider(json!({"nodeCount": pool.min}))
                 .named(p.external_name(&name, pool.name.clone()))
-                .uses(&["cluster"]),
+                .uses(&["cluster"])
+                // New zones rotate the pool: one that exists keeps its own.
+                .fixed_at_creation(&["/zones"]),
         );
     }
 }

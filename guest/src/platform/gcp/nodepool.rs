@@ -61,6 +61,8 @@ pub fn add(p: &Platform, plan: &mut Plan) {
             .named(p.external_name(&name, pool_name(p, &pool.name)))
             .uses(&["cluster"])
             .uses_all(super::identity::node_account_uses())
+            // Changing it replaces the pool: one that exists keeps its own.
+            .fixed_at_creation(&["/nodeConfig/serviceAccount"])
             .import_params(json!({"cluster": cluster_name})),
         );
     }

@@ -313,7 +313,9 @@ impl World {
                     deps.push(format!("secret {namespace}/{name}"));
                     continue;
                 }
-                if found.is_empty() && required {
+                // An observed-only resource resolves nothing: Crossplane
+                // never creates or updates it.
+                if found.is_empty() && required && !observe_only(&r.body) {
                     return Err(Problem::Unresolved {
                         resource: name.clone(),
                         path,
@@ -542,6 +544,10 @@ fn walk(value: &Value, path: &str, out: &mut Vec<(String, Selector)>) {
         }
         _ => {}
     }
+}
+
+fn observe_only(body: &Value) -> bool {
+    body.pointer("/spec/managementPolicies") == Some(&json!(["Observe"]))
 }
 
 fn is_release(body: &Value) -> bool {
