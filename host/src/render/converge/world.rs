@@ -28,6 +28,8 @@ pub enum Problem {
     },
     /// A Release failed and provider-helm will not retry it.
     ReleaseFailed { resource: String, why: String },
+    /// A composed resource Crossplane itself would refuse.
+    Malformed { resource: String, why: String },
 }
 
 impl fmt::Display for Problem {
@@ -41,7 +43,9 @@ impl fmt::Display for Problem {
                 f,
                 "{resource}: {path} resolves to nothing: no composed resource is {wanted}"
             ),
-            Problem::ReleaseFailed { resource, why } => write!(f, "{resource}: {why}"),
+            Problem::ReleaseFailed { resource, why } | Problem::Malformed { resource, why } => {
+                write!(f, "{resource}: {why}")
+            }
         }
     }
 }
@@ -122,7 +126,10 @@ impl World {
             let mut at_provider = json!({});
             if r.ready.is_some() {
                 // Upjet providers mirror the parameters into atProvider.
-                if let Some(fp) = body.pointer("/spec/forProvider") {
+                if let Some(fp) = body
+                    .pointer("/spec/forProvider")
+                    .filter(|fp| fp.is_object())
+                {
                     at_provider = fp.clone();
                 }
                 at_provider["id"] = json!(format!("simulated/{}", str_at(&body, "/metadata/name")));
@@ -191,6 +198,12 @@ impl World {
             report.deleted.push(name);
         }
         for (name, mut body) in wanted {
+            if body.get("metadata").is_some_and(|m| !m.is_object()) {
+                return Err(Problem::Malformed {
+                    resource: name,
+                    why: "metadata is not an object".into(),
+                });
+            }
             match self.resources.get_mut(&name) {
                 Some(existing) => {
                     let assigned = existing.body["metadata"]["name"].clone();
@@ -680,6 +693,20 @@ mod tests {
                 wanted: r#"labelled {"myplatform.io/resource":"cluster"}"#.into(),
             }
         );
+    }
+
+    #[test]
+    fn a_malformed_resource_is_a_problem_not_a_panic() {
+        let mut world = world();
+        let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": "m", "spec": {"forProvider": "x"}});
+        let problem = world.advance(1, &state(&[("odd", body)])).unwrap_err();
+        assert!(matches!(problem, Problem::Malformed { .. }), "{problem}");
+        let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "spec": {"forProvider": "x"}});
+        let desired = state(&[("odd", body)]);
+        world.advance(1, &desired).unwrap();
+        world.advance(2, &desired).unwrap();
+        let observed = world.observed(&json!({"metadata": {"name": "xr"}}));
+        assert!(observed.resources.contains_key("odd"));
     }
 
     #[test]
