@@ -12,13 +12,9 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_function-cluster-platform");
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn converge(modules: &Path, claim: &Path, extra: &[&str]) -> Output {
     Command::new(BIN)
-        .current_dir(root())
+        .current_dir(workspace_root())
         .arg("converge")
         .arg(claim)
         .args([
@@ -40,7 +36,10 @@ fn stderr(out: &Output) -> String {
 
 /// The claim of `example` with `edit` applied, written to `dir`.
 fn claim_with(dir: &Path, example: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
-    let path = root().join("examples").join(example).join("claim.yaml");
+    let path = workspace_root()
+        .join("examples")
+        .join(example)
+        .join("claim.yaml");
     let mut claim: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     edit(&mut claim);
     let out = dir.join(format!("{example}-claim.yaml"));
@@ -101,7 +100,7 @@ fn every_example_converges_to_a_ready_composite_with_its_status() {
 fn the_import_example_converges_in_both_modes() {
     let modules = modules_dir(&[CLUSTER_WASM]);
     let dir = tempfile::tempdir().unwrap();
-    let observe = root().join("examples/import/claim.yaml");
+    let observe = workspace_root().join("examples/import/claim.yaml");
     ready_composite(&converge(modules.path(), &observe, &[]));
     let manage = claim_with(dir.path(), "import", |c| {
         c["spec"]["parameters"]["import"]["mode"] = json!("manage");
@@ -119,7 +118,11 @@ fn the_import_example_converges_in_both_modes() {
 #[test]
 fn the_rounds_show_what_waits_for_what() {
     let modules = modules_dir(&[CLUSTER_WASM]);
-    let out = converge(modules.path(), &root().join("examples/gcp/claim.yaml"), &[]);
+    let out = converge(
+        modules.path(),
+        &workspace_root().join("examples/gcp/claim.yaml"),
+        &[],
+    );
     ready_composite(&out);
     let log = stderr(&out);
     assert!(log.starts_with("round 1:\n  created "), "{log}");
@@ -155,7 +158,7 @@ fn a_platform_that_needs_more_rounds_than_allowed_fails() {
     let modules = modules_dir(&[CLUSTER_WASM]);
     let out = converge(
         modules.path(),
-        &root().join("examples/aws/claim.yaml"),
+        &workspace_root().join("examples/aws/claim.yaml"),
         &["--max-rounds", "3"],
     );
     assert!(!out.status.success());

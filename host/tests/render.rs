@@ -13,10 +13,6 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_function-cluster-platform");
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -25,7 +21,7 @@ fn fixture(name: &str) -> PathBuf {
 
 fn render(modules: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
-        .current_dir(root())
+        .current_dir(workspace_root())
         .arg("render")
         .args(args)
         .arg("--modules-dir")
@@ -144,7 +140,7 @@ fn the_legacy_environment_section_selects_and_merges_environment_configs() {
     let env = &context["fields"]["apiextensions.crossplane.io/environment"];
     assert_eq!(env["kind"], "Environment");
     // baseline, then cloud.gcp, then planetype.production: later wins.
-    let defaults = docs_from(&root().join("examples/envconfigs"));
+    let defaults = docs_from(&workspace_root().join("examples/envconfigs"));
     let production = defaults
         .iter()
         .find(|d| d["metadata"]["labels"]["planeType"] == "production")
@@ -209,7 +205,7 @@ fn a_development_runtime_step_is_called_over_grpc() {
         functions.path(),
         format!(
             "{}---\napiVersion: pkg.crossplane.io/v1\nkind: Function\nmetadata:\n  name: function-remote\n  annotations:\n    render.crossplane.io/runtime: Development\n    render.crossplane.io/runtime-development-target: 127.0.0.1:{port}\nspec:\n  package: example.org/function-remote:v0\n",
-            std::fs::read_to_string(root().join("examples/functions.yaml")).unwrap()
+            std::fs::read_to_string(workspace_root().join("examples/functions.yaml")).unwrap()
         ),
     )
     .unwrap();
@@ -253,7 +249,8 @@ fn a_development_runtime_step_is_called_over_grpc() {
 fn a_fatal_result_prints_its_message_and_exits_non_zero() {
     let modules = modules_dir(&[CLUSTER_WASM]);
     let claim = tempfile::NamedTempFile::new().unwrap();
-    let mut text = std::fs::read_to_string(root().join("examples/gcp/claim.yaml")).unwrap();
+    let mut text =
+        std::fs::read_to_string(workspace_root().join("examples/gcp/claim.yaml")).unwrap();
     text = text.replace("cloud: gcp", "cloud: oracle");
     std::fs::write(claim.path(), text).unwrap();
     let out = render(
@@ -291,7 +288,7 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
     let composition = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         composition.path(),
-        std::fs::read_to_string(root().join("apis/cluster/composition.yaml"))
+        std::fs::read_to_string(workspace_root().join("apis/cluster/composition.yaml"))
             .unwrap()
             .replace(
                 "name: function-cluster-platform",
@@ -379,13 +376,13 @@ fn observed_resources_full_xr_context_and_credentials_render() {
     let composition = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         composition.path(),
-        std::fs::read_to_string(root().join("apis/cluster/composition.yaml")).unwrap().replace(
+        std::fs::read_to_string(workspace_root().join("apis/cluster/composition.yaml")).unwrap().replace(
             "      input:\n",
             "      credentials:\n        - name: gcp\n          source: Secret\n          secretRef: {namespace: crossplane-system, name: gcp-creds}\n      input:\n",
         ),
     )
     .unwrap();
-    let observed = root().join("examples/gcp/observed");
+    let observed = workspace_root().join("examples/gcp/observed");
     let credentials = fixture("credentials.yaml");
     let args = [
         "examples/gcp/claim.yaml",

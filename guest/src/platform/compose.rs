@@ -382,11 +382,8 @@ fn adopt(body: &mut Value, import_params: Option<&Value>, deletion: Deletion) {
         IDENTITY_FIELDS.contains(&field) || import_params.is_some_and(|p| p.get(field).is_some())
     };
     if let Some(Value::Object(fp)) = spec.get_mut("forProvider") {
-        let moved: Map<String, Value> = fp
-            .keys()
-            .filter(|k| !identity(k))
-            .cloned()
-            .collect::<Vec<_>>()
+        let keys: Vec<String> = fp.keys().filter(|k| !identity(k)).cloned().collect();
+        let moved: Map<String, Value> = keys
             .into_iter()
             .filter_map(|k| fp.remove(&k).map(|v| (k, v)))
             .collect();

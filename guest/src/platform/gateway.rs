@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::claim::Platform;
 use super::cloud::Cloud;
-use super::compose::{Part, Plan, Role, object};
+use super::compose::Plan;
 use super::helm;
 use super::observed::Observed;
 use super::providerconfig;
@@ -75,22 +75,7 @@ pub fn add(p: &Platform, cloud: &dyn Cloud, observed: Observed<'_>, plan: &mut P
         (GATEWAY, gateway, vec![RELEASE, CLASS]),
     ] {
         if running || observed.exists(name) {
-            plan.add(kubernetes_object(p, name, manifest).uses(&uses));
+            plan.add(providerconfig::kubernetes_object(p, name, manifest, None).uses(&uses));
         }
     }
-}
-
-/// A manifest applied through the Kubernetes ProviderConfig, ready when
-/// the object itself reports ready (or exists, for kinds without status).
-fn kubernetes_object(p: &Platform, name: &str, manifest: Value) -> Part {
-    let body = json!({
-        "apiVersion": "kubernetes.crossplane.io/v1alpha2",
-        "kind": "Object",
-        "metadata": {},
-        "spec": {
-            "forProvider": {"manifest": manifest},
-            "providerConfigRef": {"name": p.id.xr_name},
-        },
-    });
-    object(name, body, Role::CreateOnly).uses(&[providerconfig::KUBERNETES])
 }

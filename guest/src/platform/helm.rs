@@ -246,13 +246,13 @@ pub fn context(p: &Platform) -> Value {
 /// The namespace a chart is released into: the environment's
 /// `charts.<name>.namespace`, or the chart's default.
 pub fn namespace(p: &Platform, key: &str) -> String {
-    let default = CHARTS
-        .iter()
-        .find(|c| c.key == key)
-        .map_or(key, |c| c.namespace);
-    p.env_str(&format!("charts.{key}.namespace"))
-        .unwrap_or(default)
-        .to_string()
+    match CHARTS.iter().find(|c| c.key == key) {
+        Some(chart) => chart_namespace(p, chart),
+        None => p
+            .env_str(&format!("charts.{key}.namespace"))
+            .unwrap_or(key)
+            .to_string(),
+    }
 }
 
 /// The namespace of a chart of the cloud's own ([`Cloud::charts`]).

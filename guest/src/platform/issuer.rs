@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::claim::Platform;
 use super::cloud::Cloud;
-use super::compose::{Plan, Role, object};
+use super::compose::Plan;
 use super::helm;
 use super::observed::Observed;
 use super::providerconfig;
@@ -37,20 +37,11 @@ pub fn add(p: &Platform, cloud: &dyn Cloud, observed: Observed<'_>, plan: &mut P
             None => return,
         },
     };
-    let body = json!({
-        "apiVersion": "kubernetes.crossplane.io/v1alpha2",
-        "kind": "Object",
-        "metadata": {},
-        "spec": {
-            "forProvider": {"manifest": manifest},
-            "providerConfigRef": {"name": p.id.xr_name},
-            // Ready when cert-manager has registered the ACME account.
-            "readiness": {"policy": "DeriveFromObject"},
-        },
-    });
+    // Ready when cert-manager has registered the ACME account.
+    let readiness = json!({"policy": "DeriveFromObject"});
     plan.add(
-        object(RESOURCE, body, Role::CreateOnly)
-            .uses(&["helm-cert-manager", providerconfig::KUBERNETES]),
+        providerconfig::kubernetes_object(p, RESOURCE, manifest, Some(readiness))
+            .uses(&["helm-cert-manager"]),
     );
 }
 

@@ -2,10 +2,11 @@
 //! kubeconfig. They have no Ready condition, so they are ready as soon as
 //! they are rendered.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::claim::Platform;
 use super::cloud::KubeAccess;
-use super::compose::{Plan, Role, object};
+use super::compose::{Part, Plan, Role, object};
 
 pub const HELM: &str = "helm-providerconfig";
 pub const KUBERNETES: &str = "kubernetes-providerconfig";
@@ -36,4 +37,30 @@ pub fn add(plan: &mut Plan, name: &str, namespace: &str, access: &KubeAccess) {
             object(resource, body, Role::ReadyByConstruction).uses_all(access.uses.iter().cloned()),
         );
     }
+}
+
+/// A manifest applied in the new cluster through the Kubernetes
+/// ProviderConfig (a provider-kubernetes `Object`). By default it is
+/// ready once created; `readiness` (an Object `spec.readiness`) says
+/// otherwise.
+pub fn kubernetes_object(
+    p: &Platform,
+    name: &str,
+    manifest: Value,
+    readiness: Option<Value>,
+) -> Part {
+    let mut spec = json!({
+        "forProvider": {"manifest": manifest},
+        "providerConfigRef": {"name": p.id.xr_name},
+    });
+    if let Some(readiness) = readiness {
+        spec["readiness"] = readiness;
+    }
+    let body = json!({
+        "apiVersion": "kubernetes.crossplane.io/v1alpha2",
+        "kind": "Object",
+        "metadata": {},
+        "spec": spec,
+    });
+    object(name, body, Role::CreateOnly).uses(&[KUBERNETES])
 }
