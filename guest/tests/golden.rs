@@ -1166,3 +1166,33 @@ fn an_unknown_ingress_controller_is_refused() {
         "environment ingress.controller is \"traefik\": expected one of ingress-nginx, envoy-gateway"
     );
 }
+
+/// EKS has no default StorageClass (since 1.30) and no EBS driver:
+/// Prometheus's volume would stay Pending. The driver add-on runs with its
+/// own Pod Identity role, creates the default class, and the monitoring
+/// chart waits for it.
+#[test]
+fn eks_volumes_are_provisioned_by_the_ebs_csi_driver() {
+    let rsp = render(claim("aws"));
+    let addon = &resource(&rsp, "addon-ebs-csi-driver")["spec"]["forProvider"];
+    assert_eq!(addon["addonName"], "aws-ebs-csi-driver");
+    assert_eq!(
+        addon["podIdentityAssociation"],
+        json!([{
+            "roleArn": "arn:aws:iam::123456789012:role/prod-cluster-231fa6-ebs-csi",
+            "serviceAccount": "ebs-csi-controller-sa",
+        }])
+    );
+    let config: Value =
+        serde_json::from_str(addon["configurationValues"].as_str().unwrap()).unwrap();
+    assert_eq!(config, json!({"defaultStorageClass": {"enabled": true}}));
+    assert_eq!(
+        resource(&rsp, "role-ebs-csi-policy")["spec"]["forProvider"]["policyArn"],
+        "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    );
+    let mut req = common::cluster_up(common::request(claim("aws")), &common::env_configs());
+    req.observed.resources.remove("addon-ebs-csi-driver");
+    req.observed.resources.remove("helm-monitoring");
+    let waiting = common::run_with(req, &common::env_configs());
+    assert!(!waiting.desired.resources.contains_key("helm-monitoring"));
+}

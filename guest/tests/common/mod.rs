@@ -175,6 +175,7 @@ const CHART_INPUTS: &[(&str, &str)] = &[
     ("pod-identity-cert-manager", "{}"),
     ("pod-identity-cluster-autoscaler", "{}"),
     ("helm-monitoring", "{}"),
+    ("addon-ebs-csi-driver", "{}"),
 ];
 
 /// `req` once the cluster is up: the charts' inputs and the node pools

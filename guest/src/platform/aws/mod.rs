@@ -8,6 +8,7 @@ mod dns;
 mod identity;
 mod network;
 mod nodepool;
+mod storage;
 
 use serde_json::{Map, Value, json};
 
@@ -51,6 +52,7 @@ impl Cloud for Aws {
     fn identity(&self, p: &Platform, _observed: Observed<'_>, plan: &mut Plan) {
         identity::add(p, plan);
         autoscaler::add(p, plan);
+        storage::add(p, plan);
     }
 
     fn charts(&self) -> &'static [Chart] {
@@ -58,11 +60,14 @@ impl Cloud for Aws {
     }
 
     /// A pod gets its Pod Identity credentials when it starts: the
-    /// association must exist before the chart's pods do.
+    /// association must exist before the chart's pods do; a volume needs
+    /// the storage driver.
     fn chart_inputs(&self, _p: &Platform, chart: &str) -> Vec<&'static str> {
         match chart {
             "cert-manager" => vec![identity::POD_IDENTITY],
             "cluster-autoscaler" => vec![autoscaler::POD_IDENTITY],
+            // Prometheus's volume needs the EBS driver and a default class.
+            "monitoring" => vec![storage::ADDON],
             _ => Vec::new(),
         }
     }
