@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::cidr::Cidr;
 use super::cloud::Cloud;
+use super::form::Form;
 
 /// The labels and parameters needed before the environment is known.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct Identity {
     /// project-, account- or resource-group-wide name.
     pub cluster: String,
     pub xr_name: String,
+    /// Legacy (cluster-scoped) or namespaced composite.
+    pub form: Form,
 }
 
 pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, String> {
@@ -84,6 +87,7 @@ pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, String> {
         location: location.to_string(),
         cluster,
         xr_name: xr_name.to_string(),
+        form: Form::of(xr),
     })
 }
 
@@ -183,12 +187,16 @@ pub struct Platform {
     pub pools: Vec<Pool>,
     pub network: Network,
     pub kubernetes_version: Option<String>,
-    /// Namespace of connection secrets (kubeconfigs, keys).
+    /// Namespace of connection secrets (kubeconfigs, keys): a namespaced
+    /// XR's own, since its resources may write nowhere else.
     pub secret_namespace: String,
     pub import: Option<Import>,
     /// External names of resources that already exist: a resource keeps
     /// its name for life, whatever the naming scheme of this release.
     pub existing_names: BTreeMap<String, String>,
+    /// The ProviderConfig the cloud's managed resources use, when the
+    /// environment names one (`providerConfigs.<cloud>`).
+    pub provider_config: Option<ProviderConfigRef>,
     /// The merged environment, for templates and per-cloud knobs.
     pub env: Value,
     /// Per-resource overrides (environment first, then the claim).
@@ -226,12 +234,17 @@ impl Platform {
                 .map(|v| text_of(v, "environment kubernetesVersion"))
                 .transpose()?,
         };
-        let secret_namespace = xr
-            .pointer("/metadata/labels/crossplane.io~1claim-namespace")
-            .and_then(Value::as_str)
+        let secret_namespace = id
+            .form
+            .namespace()
+            .or_else(|| {
+                xr.pointer("/metadata/labels/crossplane.io~1claim-namespace")
+                    .and_then(Value::as_str)
+            })
             .or_else(|| env.get("secretNamespace").and_then(Value::as_str))
             .unwrap_or("crossplane-system")
             .to_string();
+        let provider_config = provider_config(&env, &id.cloud)?;
         let mut templates = env.get("templates").cloned().unwrap_or(Value::Null);
         if let Some(over) = params.get("templates") {
             if !over.is_object() {
@@ -264,6 +277,7 @@ impl Platform {
             secret_namespace,
             import,
             existing_names: BTreeMap::new(),
+            provider_config,
             env,
             templates,
         })
@@ -302,6 +316,68 @@ impl Platform {
             .map(|z| format!("{}{z}", self.id.location))
             .collect()
     }
+}
+
+/// Which ProviderConfig of the cloud's provider the managed resources
+/// reference. A namespaced managed resource names its kind: a
+/// `ClusterProviderConfig` (the providers' default) or a `ProviderConfig`
+/// in the XR's namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderConfigRef {
+    pub kind: Option<String>,
+    pub name: String,
+}
+
+impl ProviderConfigRef {
+    pub const KINDS: [&'static str; 2] = ["ClusterProviderConfig", "ProviderConfig"];
+
+    /// `spec.providerConfigRef`: legacy kinds take a name only, namespaced
+    /// ones a kind too (`ClusterProviderConfig` `default` unless set).
+    pub fn reference(this: Option<&Self>, namespaced: bool) -> Option<Value> {
+        if !namespaced {
+            return this.map(|r| serde_json::json!({"name": r.name}));
+        }
+        let kind = this
+            .and_then(|r| r.kind.as_deref())
+            .unwrap_or(Self::KINDS[0]);
+        let name = this.map_or("default", |r| r.name.as_str());
+        Some(serde_json::json!({"kind": kind, "name": name}))
+    }
+}
+
+/// `providerConfigs.<cloud>` of the environment: a name, or `{kind, name}`.
+fn provider_config(env: &Value, cloud: &str) -> Result<Option<ProviderConfigRef>, String> {
+    let field = format!("environment providerConfigs.{cloud}");
+    let Some(value) = env.get("providerConfigs").and_then(|v| v.get(cloud)) else {
+        return Ok(None);
+    };
+    let (kind, name) = match value {
+        Value::Null => return Ok(None),
+        Value::String(name) => (None, name.as_str()),
+        Value::Object(_) => (
+            opt_str(value, "kind", &format!("{field}.kind"))?,
+            opt_str(value, "name", &format!("{field}.name"))?
+                .ok_or_else(|| format!("{field}.name is missing: name the ProviderConfig"))?,
+        ),
+        other => {
+            return Err(format!(
+                "{field} is {other}: expected a ProviderConfig name, or {{kind, name}}"
+            ));
+        }
+    };
+    if let Some(kind) = kind.filter(|k| !ProviderConfigRef::KINDS.contains(k)) {
+        return Err(format!(
+            "{field}.kind is {kind:?}: expected {}",
+            ProviderConfigRef::KINDS.join(" or ")
+        ));
+    }
+    if name.trim().is_empty() {
+        return Err(format!("{field} is empty: name the ProviderConfig"));
+    }
+    Ok(Some(ProviderConfigRef {
+        kind: kind.map(str::to_string),
+        name: name.to_string(),
+    }))
 }
 
 fn opt_str<'a>(v: &'a Value, key: &str, field: &str) -> Result<Option<&'a str>, String> {

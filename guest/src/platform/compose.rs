@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::claim::{Deletion, ImportMode, Platform, dns_label, stable_hash};
+use super::claim::{Deletion, ImportMode, Platform, ProviderConfigRef, dns_label, stable_hash};
+use super::form::Form;
 use super::merge::deep_merge;
 use super::observed::Observed;
 use crate::protocol::{Ready, Resource};
@@ -233,6 +234,8 @@ pub fn finish(
     } else {
         (Vec::new(), Vec::new())
     };
+    let provider_config =
+        ProviderConfigRef::reference(p.provider_config.as_ref(), p.id.form != Form::Legacy);
     let mut out = BTreeMap::new();
     // The plan is consumed: each body moves into its resource uncopied.
     for part in plan.parts {
@@ -276,11 +279,11 @@ pub fn finish(
             spec.remove("writeConnectionSecretToRef");
         }
         if matches!(part.role, Role::Managed | Role::CreateOnly | Role::Shared)
-            && let Some(pc) = p.env_str(&format!("providerConfigs.{}", p.id.cloud))
             && upbound
+            && let Some(reference) = provider_config.clone()
             && let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut)
         {
-            spec.insert("providerConfigRef".into(), json!({"name": pc}));
+            spec.insert("providerConfigRef".into(), reference);
         }
         if let Some(existing) = observed.body(&part.name) {
             keep_fixed(&mut body, existing, &part.fixed);
@@ -434,15 +437,22 @@ fn annotate(body: &mut Value, key: &str, value: &str) {
     }
 }
 
-/// Which Usage API the cluster has: `protection.crossplane.io` on
-/// Crossplane 2 (ClusterUsage, since the composed resources are
-/// cluster-scoped), or the legacy `apiextensions.crossplane.io` Usage.
+/// Which Usage API the composite's resources need: a namespaced XR's
+/// resources are protected by namespaced `Usage`s in its namespace; a
+/// legacy XR's cluster-scoped ones by `ClusterUsage`s (Crossplane 2), or
+/// by the `apiextensions.crossplane.io` Usage Crossplane 1 has, when the
+/// environment says `usages.legacy: true`.
 fn usage_type(p: &Platform) -> (&'static str, &'static str) {
-    if p.env_value("usages.legacy").and_then(Value::as_bool) == Some(true) {
-        ("apiextensions.crossplane.io/v1beta1", "Usage")
-    } else {
-        ("protection.crossplane.io/v1beta1", "ClusterUsage")
+    match &p.id.form {
+        Form::Namespaced(_) => ("protection.crossplane.io/v1beta1", "Usage"),
+        Form::Legacy if legacy_usages(p) => ("apiextensions.crossplane.io/v1beta1", "Usage"),
+        Form::Legacy => ("protection.crossplane.io/v1beta1", "ClusterUsage"),
     }
+}
+
+/// `usages.legacy: true` in the environment.
+pub fn legacy_usages(p: &Platform) -> bool {
+    p.env_value("usages.legacy").and_then(Value::as_bool) == Some(true)
 }
 
 /// One Usage per consumer and used resource: a Usage's `by` resolves to a
@@ -459,10 +469,14 @@ fn usage_parts(plan: &Plan, p: &Platform) -> (Vec<Part>, Vec<String>) {
                 continue;
             };
             let name = format!("usage-{}-by-{}", of.name, by.name);
+            let metadata = match p.id.form.namespace() {
+                Some(ns) => json!({"namespace": ns}),
+                None => json!({}),
+            };
             let body = json!({
                 "apiVersion": api_version,
                 "kind": kind,
-                "metadata": {},
+                "metadata": metadata,
                 "spec": {
                     "of": {
                         "apiVersion": of.api_version(),

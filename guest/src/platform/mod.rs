@@ -10,7 +10,9 @@ pub mod cidr;
 pub mod claim;
 pub mod cloud;
 pub mod compose;
+pub mod connection;
 pub mod environment;
+pub mod form;
 pub mod gateway;
 pub mod helm;
 pub mod issuer;
@@ -105,6 +107,11 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         ));
     }
 
+    if p.id.form != form::Form::Legacy && compose::legacy_usages(&p) {
+        rsp.warning(
+            "usages.legacy is ignored for a namespaced composite: its resources are protected by protection.crossplane.io Usages in its namespace",
+        );
+    }
     if !waiting.is_empty() {
         rsp.normal(
             "ImportWaitingForObservation",
@@ -156,6 +163,10 @@ pub fn build(
     helm::releases(p, cloud, observed, &access, &mut plan, &uses)?;
     issuer::add(p, cloud, observed, &mut plan);
     gateway::add(p, cloud, observed, &mut plan);
+    connection::add(p, cloud, observed, &access, &mut plan);
+    if let Some(namespace) = p.id.form.namespace() {
+        form::to_namespaced(&mut plan, namespace);
+    }
     Ok(plan)
 }
 

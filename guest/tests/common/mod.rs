@@ -25,6 +25,15 @@ pub fn claim(name: &str) -> Value {
     composite_of(claim)
 }
 
+/// The example namespaced composite (Crossplane 2, no claim), as
+/// Crossplane presents it: its machinery under `spec.crossplane`.
+pub fn namespaced(cloud: &str) -> Value {
+    let mut xr = load_yaml(&examples_dir().join(cloud).join("cluster.yaml"));
+    xr["spec"]["crossplane"] =
+        json!({"compositionRef": {"name": "clusters.platform.myplatform.io"}});
+    xr
+}
+
 pub fn composite_of(mut claim: Value) -> Value {
     let name = claim["metadata"]["name"]
         .as_str()

@@ -4,6 +4,8 @@
 //! defaults, and the CEL `x-kubernetes-validations` shapes the Crossplane
 //! and Upbound CRDs use. A rule it cannot evaluate is an error, never a
 //! silent pass.
+// Each test crate including this uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,8 @@ use serde_json::Value;
 /// `group/version` + kind -> openAPIV3Schema.
 pub struct Crds {
     schemas: BTreeMap<(String, String), Value>,
+    /// `group/version` + kind -> `Namespaced` or `Cluster`.
+    scopes: BTreeMap<(String, String), String>,
 }
 
 pub fn crds_dir() -> PathBuf {
@@ -25,6 +29,7 @@ pub fn crds_dir() -> PathBuf {
 impl Crds {
     pub fn load(dir: &Path) -> Result<Self, String> {
         let mut schemas = BTreeMap::new();
+        let mut scopes = BTreeMap::new();
         let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for entry in entries.flatten() {
             let path = entry.path();
@@ -45,13 +50,18 @@ impl Crds {
                     continue;
                 }
                 let name = version["name"].as_str().unwrap_or_default();
+                let scope = crd["spec"]["scope"].as_str().unwrap_or_default();
+                scopes.insert(
+                    (format!("{group}/{name}"), kind.to_string()),
+                    scope.to_string(),
+                );
                 schemas.insert(
                     (format!("{group}/{name}"), kind.to_string()),
                     version["schema"]["openAPIV3Schema"].clone(),
                 );
             }
         }
-        Ok(Self { schemas })
+        Ok(Self { schemas, scopes })
     }
 
     /// Whether any version of the group of `api_version` serves `kind`.
@@ -60,6 +70,13 @@ impl Crds {
         self.schemas
             .keys()
             .any(|(gv, k)| k == kind && gv.split('/').next() == Some(group))
+    }
+
+    /// The CRD's scope (`Namespaced` or `Cluster`) of a served version.
+    pub fn scope(&self, api_version: &str, kind: &str) -> Option<&str> {
+        self.scopes
+            .get(&(api_version.to_string(), kind.to_string()))
+            .map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
