@@ -42,11 +42,11 @@ run: build
 RENDER = $(HOST) render --modules-dir $(MODULES) --cache-dir $(CACHE) \
 	-e examples/envconfigs -r
 render-gcp: build
-	$(RENDER) examples/gcp/claim.yaml apis/cluster/composition.yaml examples/functions.yaml
+	$(RENDER) examples/gcp/claim.yaml apis/legacy/composition.yaml examples/functions.yaml
 render-aws: build
-	$(RENDER) examples/aws/claim.yaml apis/cluster/composition.yaml examples/functions.yaml
+	$(RENDER) examples/aws/claim.yaml apis/legacy/composition.yaml examples/functions.yaml
 render-azure: build
-	$(RENDER) examples/azure/claim.yaml apis/cluster/composition.yaml examples/functions.yaml
+	$(RENDER) examples/azure/claim.yaml apis/legacy/composition.yaml examples/functions.yaml
 
 fmt:
 	$(CARGO) fmt --all

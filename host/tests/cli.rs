@@ -94,7 +94,7 @@ fn a_module_panicking_in_describe_is_refused_without_a_host_panic() {
         Command::new(BIN)
             .arg("render")
             .arg(examples.join("gcp/claim.yaml"))
-            .arg(examples.join("../apis/cluster/composition.yaml"))
+            .arg(examples.join("../apis/legacy/composition.yaml"))
             .arg(examples.join("functions.yaml"))
             .arg("--modules-dir")
             .arg(modules.path())

@@ -13,12 +13,16 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_function-cluster-platform");
 
 fn converge(modules: &Path, claim: &Path, extra: &[&str]) -> Output {
+    converge_through(modules, claim, "apis/legacy/composition.yaml", extra)
+}
+
+fn converge_through(modules: &Path, xr: &Path, composition: &str, extra: &[&str]) -> Output {
     Command::new(BIN)
         .current_dir(workspace_root())
         .arg("converge")
-        .arg(claim)
+        .arg(xr)
+        .arg(composition)
         .args([
-            "apis/cluster/composition.yaml",
             "examples/functions.yaml",
             "-e",
             "examples/envconfigs",
@@ -93,6 +97,40 @@ fn every_example_converges_to_a_ready_composite_with_its_status() {
             assert!(!log.contains("failed:"), "{cloud} {plane}:\n{log}");
             assert!(log.contains("helm-cert-manager"), "{cloud} {plane}:\n{log}");
         }
+    }
+}
+
+/// The namespaced composite converges like the claim, with everything it
+/// composes in its namespace and its kubeconfig in its own Secret.
+#[test]
+fn every_namespaced_example_converges_in_its_namespace() {
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    for cloud in ["gcp", "aws", "azure"] {
+        let xr = workspace_root().join(format!("examples/{cloud}/cluster.yaml"));
+        let out = converge_through(modules.path(), &xr, "apis/namespaced/composition.yaml", &[]);
+        let status = &ready_composite(&out)["status"];
+        assert!(status["clusterEndpoint"].is_string(), "{cloud}: {status}");
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        let composed: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+            .map(|d| Value::deserialize(d).unwrap())
+            .skip(1)
+            .filter(|d| d["kind"] != "Result")
+            .collect();
+        assert!(composed.len() > 60, "{cloud}: {}", composed.len());
+        for r in &composed {
+            assert_eq!(r["metadata"]["namespace"], "team-a", "{cloud}: {r}");
+            assert_ne!(r["kind"], "ClusterUsage", "{cloud}");
+        }
+        let secret = composed
+            .iter()
+            .find(|r| r["kind"] == "Secret")
+            .unwrap_or_else(|| panic!("{cloud}: no connection Secret"));
+        assert_eq!(secret["metadata"]["name"], "prod-cluster-connection");
+        assert!(
+            secret["data"]["kubeconfig"].is_string(),
+            "{cloud}: {secret}"
+        );
+        assert!(secret["data"]["endpoint"].is_string(), "{cloud}: {secret}");
     }
 }
 

@@ -67,7 +67,7 @@ fn a_claim_renders_as_its_composite_with_crossplane_metadata() {
         modules.path(),
         &[
             "examples/gcp/claim.yaml",
-            "apis/cluster/composition.yaml",
+            "apis/legacy/composition.yaml",
             "examples/functions.yaml",
             "-e",
             "examples/envconfigs",
@@ -128,7 +128,7 @@ fn the_legacy_environment_section_selects_and_merges_environment_configs() {
             composition.to_str().unwrap(),
             "examples/functions.yaml",
             "--xrd",
-            "apis/cluster/definition.yaml",
+            "apis/legacy/definition.yaml",
             "-e",
             "examples/envconfigs",
             "-c",
@@ -169,7 +169,7 @@ fn results_are_printed_with_r_and_the_requirements_loop_answers_the_module() {
         modules.path(),
         &[
             "examples/aws/claim.yaml",
-            "apis/cluster/composition.yaml",
+            "apis/legacy/composition.yaml",
             "examples/functions.yaml",
             "-e",
             "examples/envconfigs",
@@ -220,7 +220,7 @@ fn a_development_runtime_step_is_called_over_grpc() {
                 composition.to_str().unwrap(),
                 functions.path().to_str().unwrap(),
                 "--xrd",
-                "apis/cluster/definition.yaml",
+                "apis/legacy/definition.yaml",
                 "-e",
                 "examples/envconfigs",
             ],
@@ -257,7 +257,7 @@ fn a_fatal_result_prints_its_message_and_exits_non_zero() {
         modules.path(),
         &[
             claim.path().to_str().unwrap(),
-            "apis/cluster/composition.yaml",
+            "apis/legacy/composition.yaml",
             "examples/functions.yaml",
             "-e",
             "examples/envconfigs",
@@ -288,7 +288,7 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
     let composition = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         composition.path(),
-        std::fs::read_to_string(workspace_root().join("apis/cluster/composition.yaml"))
+        std::fs::read_to_string(workspace_root().join("apis/legacy/composition.yaml"))
             .unwrap()
             .replace(
                 "name: function-cluster-platform",
@@ -303,7 +303,7 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
             composition.path().to_str().unwrap(),
             functions.path().to_str().unwrap(),
             "--xrd",
-            "apis/cluster/definition.yaml",
+            "apis/legacy/definition.yaml",
         ],
     );
     assert!(!out.status.success());
@@ -314,22 +314,34 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
     );
 }
 
-/// The printed stream for each example claim matches its golden file
-/// (`UPDATE_GOLDEN=1` rewrites them after an intended change): on the
-/// first call (`<cloud>.yaml`) and once the cluster is up
-/// (`<cloud>-cluster-up.yaml`, with `-o examples/<cloud>/observed`).
+/// The printed stream for each example matches its golden file
+/// (`UPDATE_GOLDEN=1` rewrites them after an intended change): the legacy
+/// claim (`<cloud>.yaml`) and the namespaced composite
+/// (`<cloud>-namespaced.yaml`), on the first call and once the cluster is
+/// up (`…-cluster-up.yaml`, with `-o examples/<cloud>/observed`: the module
+/// reads observed resources by their composition resource name, so the
+/// same observations serve both forms).
 #[test]
 fn each_example_renders_its_golden_stream() {
     let modules = modules_dir(&[CLUSTER_WASM]);
-    for (cloud, stage) in ["gcp", "aws", "azure"]
+    let forms = [
+        ("claim.yaml", "apis/legacy/composition.yaml", ""),
+        (
+            "cluster.yaml",
+            "apis/namespaced/composition.yaml",
+            "-namespaced",
+        ),
+    ];
+    for ((cloud, stage), (example, composition, form)) in ["gcp", "aws", "azure"]
         .into_iter()
-        .flat_map(|c| [(c, None), (c, Some("cluster-up"))])
+        .flat_map(|c| [(c, None), (c, Some("-cluster-up"))])
+        .flat_map(|case| forms.map(|form| (case, form)))
     {
-        let claim = format!("examples/{cloud}/claim.yaml");
+        let xr = format!("examples/{cloud}/{example}");
         let observed = format!("examples/{cloud}/observed");
         let mut args = vec![
-            claim.as_str(),
-            "apis/cluster/composition.yaml",
+            xr.as_str(),
+            composition,
             "examples/functions.yaml",
             "-e",
             "examples/envconfigs",
@@ -345,10 +357,9 @@ fn each_example_renders_its_golden_stream() {
             String::from_utf8_lossy(&out.stderr)
         );
         let printed = String::from_utf8(out.stdout).unwrap();
-        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join(match stage {
-            Some(stage) => format!("tests/golden/{cloud}-{stage}.yaml"),
-            None => format!("tests/golden/{cloud}.yaml"),
-        });
+        let stage = stage.unwrap_or_default();
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/golden/{cloud}{form}{stage}.yaml"));
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&golden, &printed).unwrap();
             continue;
@@ -376,7 +387,7 @@ fn observed_resources_full_xr_context_and_credentials_render() {
     let composition = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         composition.path(),
-        std::fs::read_to_string(workspace_root().join("apis/cluster/composition.yaml")).unwrap().replace(
+        std::fs::read_to_string(workspace_root().join("apis/legacy/composition.yaml")).unwrap().replace(
             "      input:\n",
             "      credentials:\n        - name: gcp\n          source: Secret\n          secretRef: {namespace: crossplane-system, name: gcp-creds}\n      input:\n",
         ),
@@ -389,7 +400,7 @@ fn observed_resources_full_xr_context_and_credentials_render() {
         composition.path().to_str().unwrap(),
         "examples/functions.yaml",
         "--xrd",
-        "apis/cluster/definition.yaml",
+        "apis/legacy/definition.yaml",
         "--extra-resources",
         "examples/envconfigs",
         "-o",

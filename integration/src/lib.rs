@@ -156,7 +156,7 @@ impl Drop for HostProcess {
 
 /// The composite of an example claim.
 pub fn example_xr(cloud: &str) -> Value {
-    let xrd = docs::read_one(&root().join("apis/cluster/definition.yaml"), "the XRD").ok();
+    let xrd = docs::read_one(&root().join("apis/legacy/definition.yaml"), "the XRD").ok();
     let claim = docs::read_one(
         &root().join(format!("examples/{cloud}/claim.yaml")),
         "the claim",

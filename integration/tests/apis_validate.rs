@@ -40,8 +40,10 @@ fn apis_and_examples_validate_against_crossplane_crds() {
     let mut errors = Vec::new();
     let mut checked = 0;
     for path in [
-        "apis/cluster/definition.yaml",
-        "apis/cluster/composition.yaml",
+        "apis/legacy/definition.yaml",
+        "apis/legacy/composition.yaml",
+        "apis/namespaced/definition.yaml",
+        "apis/namespaced/composition.yaml",
         "examples/envconfigs",
         "examples/functions.yaml",
     ] {
@@ -55,21 +57,35 @@ fn apis_and_examples_validate_against_crossplane_crds() {
         }
     }
     assert_eq!(
-        checked, 9,
-        "expected the XRD, the Composition, 6 EnvironmentConfigs, 1 Function"
+        checked, 11,
+        "expected two XRDs, two Compositions, 6 EnvironmentConfigs, 1 Function"
     );
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 #[test]
 fn example_claims_validate_against_the_xrd_schema() {
-    let xrd = &read("apis/cluster/definition.yaml")[0];
+    let xrd = &read("apis/legacy/definition.yaml")[0];
     let schema = version_schema(xrd, "v1alpha1");
     let mut errors = Vec::new();
     for cloud in ["gcp", "aws", "azure", "import"] {
         let claim = &read(&format!("examples/{cloud}/claim.yaml"))[0];
         assert_eq!(claim["kind"], xrd["spec"]["claimNames"]["kind"]);
         schema::validate(&schema, &json!({"spec": claim["spec"]}), cloud, &mut errors);
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+
+    let xrd = &read("apis/namespaced/definition.yaml")[0];
+    let schema = version_schema(xrd, "v1alpha1");
+    for cloud in ["gcp", "aws", "azure"] {
+        let xr = &read(&format!("examples/{cloud}/cluster.yaml"))[0];
+        assert_eq!(xr["kind"], xrd["spec"]["names"]["kind"]);
+        assert_eq!(
+            xr["apiVersion"],
+            format!("{}/v1alpha1", xrd["spec"]["group"].as_str().unwrap())
+        );
+        assert!(xr["metadata"]["namespace"].is_string(), "{cloud}");
+        schema::validate(&schema, &json!({"spec": xr["spec"]}), cloud, &mut errors);
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 
@@ -86,11 +102,39 @@ fn example_claims_validate_against_the_xrd_schema() {
     );
 }
 
+/// The namespaced XRD offers what the legacy one does: the same
+/// parameters and status, so neither form lags the other.
+#[test]
+fn both_xrds_declare_the_same_parameters_and_status() {
+    let legacy = &read("apis/legacy/definition.yaml")[0];
+    let namespaced = &read("apis/namespaced/definition.yaml")[0];
+    assert_eq!(legacy["apiVersion"], "apiextensions.crossplane.io/v1");
+    assert_eq!(namespaced["apiVersion"], "apiextensions.crossplane.io/v2");
+    assert_eq!(namespaced["spec"]["scope"], "Namespaced");
+    assert_eq!(namespaced["spec"].get("claimNames"), None);
+    assert_eq!(legacy["spec"]["versions"], namespaced["spec"]["versions"]);
+    // Each Composition serves its own XRD with the same pipeline.
+    for form in ["legacy", "namespaced"] {
+        let xrd = &read(&format!("apis/{form}/definition.yaml"))[0];
+        let composition = &read(&format!("apis/{form}/composition.yaml"))[0];
+        let group = xrd["spec"]["group"].as_str().unwrap();
+        assert_eq!(
+            composition["spec"]["compositeTypeRef"],
+            json!({"apiVersion": format!("{group}/v1alpha1"), "kind": xrd["spec"]["names"]["kind"]}),
+            "{form}"
+        );
+        assert_eq!(
+            composition["spec"]["pipeline"],
+            read("apis/legacy/composition.yaml")[0]["spec"]["pipeline"]
+        );
+    }
+}
+
 #[test]
 fn the_composition_step_input_validates_against_the_package_input_crd() {
     let input_crd = &read("package/input/myplatform.io_inputs.yaml")[0];
     let schema = version_schema(input_crd, "v1alpha1");
-    let composition = &read("apis/cluster/composition.yaml")[0];
+    let composition = &read("apis/legacy/composition.yaml")[0];
     let mut errors = Vec::new();
     for step in composition["spec"]["pipeline"].as_array().unwrap() {
         schema::validate(&schema, &step["input"], "input", &mut errors);

@@ -320,5 +320,14 @@ pub fn cases() -> Vec<(String, Value)> {
     let mut manage = import;
     set(&mut manage, "/spec/parameters/import/mode", json!("manage"));
     out.push(("import-manage".into(), manage));
+    // The namespaced form of the production examples, and of adoption.
+    for cloud in ["gcp", "aws", "azure"] {
+        out.push((format!("{cloud}-namespaced"), namespaced(cloud)));
+    }
+    let mut import = load_yaml(&examples_dir().join("import/claim.yaml"));
+    set(&mut import, "/apiVersion", json!("platform.myplatform.io/v1alpha1"));
+    set(&mut import, "/metadata/namespace", json!("team-a"));
+    set(&mut import, "/spec/parameters/import/mode", json!("manage"));
+    out.push(("import-namespaced-manage".into(), import));
     out
 }

@@ -448,9 +448,13 @@ impl Selector {
                     && str_at(body, "/kind").ends_with(kind_suffix)
             }
             Selector::Secret { name, namespace } => {
+                // A namespaced managed resource writes beside itself.
+                let written_to = match str_at(body, "/spec/writeConnectionSecretToRef/namespace") {
+                    "" => str_at(body, "/metadata/namespace"),
+                    ns => ns,
+                };
                 str_at(body, "/spec/writeConnectionSecretToRef/name") == name
-                    && (namespace.is_empty()
-                        || str_at(body, "/spec/writeConnectionSecretToRef/namespace") == namespace)
+                    && (namespace.is_empty() || written_to == namespace)
             }
         }
     }
