@@ -3,7 +3,6 @@
 //! XRD's schema, and the Composition's step input against the package's
 //! Input CRD.
 
-#[allow(dead_code)]
 #[path = "../../guest/tests/schema/mod.rs"]
 mod schema;
 

@@ -5,7 +5,6 @@
 
 #[path = "../../guest/tests/common/mod.rs"]
 mod common;
-#[allow(dead_code)]
 #[path = "../../guest/tests/schema/mod.rs"]
 mod schema;
 

@@ -325,7 +325,11 @@ pub fn cases() -> Vec<(String, Value)> {
         out.push((format!("{cloud}-namespaced"), namespaced(cloud)));
     }
     let mut import = load_yaml(&examples_dir().join("import/claim.yaml"));
-    set(&mut import, "/apiVersion", json!("platform.myplatform.io/v1alpha1"));
+    set(
+        &mut import,
+        "/apiVersion",
+        json!("platform.myplatform.io/v1alpha1"),
+    );
     set(&mut import, "/metadata/namespace", json!("team-a"));
     set(&mut import, "/spec/parameters/import/mode", json!("manage"));
     out.push(("import-namespaced-manage".into(), import));
