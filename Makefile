@@ -5,8 +5,9 @@ MODULES    := target/modules
 CACHE      := target/module-cache
 HOST       := target/debug/function-cluster-platform
 IMAGE      ?= function-cluster-platform:dev
+CONFIGURATION ?= target/configuration
 
-.PHONY: setup guest build host-release warm-cache test run render-gcp render-aws render-azure bench image xpkg fmt lint fuzz
+.PHONY: setup guest build host-release warm-cache test run render-gcp render-aws render-azure bench image xpkg configuration configuration-xpkg fmt lint fuzz
 
 setup:
 	rustup target add wasm32-wasip2
@@ -66,6 +67,18 @@ image:
 xpkg: image
 	@command -v crossplane >/dev/null || { echo "the crossplane CLI is not installed"; exit 1; }
 	crossplane xpkg build -f package --embed-runtime-image=$(IMAGE) -o function-cluster-platform.xpkg
+
+# The Configuration package's root: its crossplane.yaml, both APIs and the
+# activation policy. The tests run this step and lint what it stages.
+configuration:
+	rm -rf $(CONFIGURATION)
+	mkdir -p $(CONFIGURATION)/apis
+	cp package/configuration/crossplane.yaml $(CONFIGURATION)/
+	cp -R apis/legacy apis/namespaced apis/activation.yaml $(CONFIGURATION)/apis/
+
+configuration-xpkg: configuration
+	@command -v crossplane >/dev/null || { echo "the crossplane CLI is not installed"; exit 1; }
+	crossplane xpkg build -f $(CONFIGURATION) -o configuration-cluster-platform.xpkg
 
 # Bounded fuzzing (nightly + cargo-fuzz). New corpus entries land in
 # fuzz/corpus/<target>; copy a crash from fuzz/artifacts/<target> into

@@ -5,6 +5,11 @@
 mod common;
 mod schema;
 
+use std::collections::BTreeSet;
+
+use cluster_platform::log::Log;
+use cluster_platform::platform::run;
+use cluster_platform::protocol::Request;
 use serde_json::json;
 
 use schema::{Crds, cel, crds_dir};
@@ -288,4 +293,73 @@ fn cel_rules_outside_the_subset_fail_loudly() {
         cel::evaluate(rule, &json!({"p": "Q"})),
         Err(cel::Skip::Missing)
     ));
+}
+
+/// Crossplane 1.x (1.19 and later) has no `protection.crossplane.io`:
+/// with `usages.legacy: true` the legacy form's Usages are the
+/// `apiextensions.crossplane.io/v1beta1` Usage it serves, and valid.
+#[test]
+fn the_crossplane_1_usages_are_schema_valid() {
+    let Some(crds) = crds() else { return };
+    for cloud in ["gcp", "aws", "azure"] {
+        let configs = common::env_configs_with(cloud, json!({"usages": {"legacy": true}}));
+        let req = common::cluster_up(common::request(common::claim(cloud)), &configs);
+        let rsp = common::run_with(req, &configs);
+        let usages: Vec<_> = rsp
+            .desired
+            .resources
+            .values()
+            .filter(|r| r.body["kind"] == "Usage")
+            .collect();
+        assert!(usages.len() > 20, "{cloud}: {}", usages.len());
+        for usage in usages {
+            assert_eq!(
+                usage.body["apiVersion"],
+                "apiextensions.crossplane.io/v1beta1"
+            );
+            let errors = crds.validate(&usage.body);
+            assert!(errors.is_empty(), "{cloud}: {errors:?}");
+        }
+        assert!(
+            !rsp.desired
+                .resources
+                .values()
+                .any(|r| r.body["kind"] == "ClusterUsage"),
+            "{cloud}"
+        );
+    }
+}
+
+/// A Crossplane that answers only the deprecated `extra_resources` is
+/// 1.x: it gets Crossplane 1's Usages without being told, and the
+/// environment's `usages.legacy: false` says otherwise.
+#[test]
+fn a_crossplane_answering_only_extra_resources_gets_its_usages() {
+    let kinds = |mut req: Request, configs: &[serde_json::Value]| {
+        // Answer the way Crossplane 1.x does: the old field only.
+        let asked = run(&req, &mut Log::default());
+        req.extra_resources = common::answer(&asked.requirements.extra_resources, configs);
+        run(&req, &mut Log::default())
+            .desired
+            .resources
+            .values()
+            .filter(|r| {
+                r.body["kind"]
+                    .as_str()
+                    .is_some_and(|k| k.ends_with("Usage"))
+            })
+            .map(|r| format!("{} {}", r.body["apiVersion"], r.body["kind"]).replace('"', ""))
+            .collect::<BTreeSet<_>>()
+    };
+    let configs = common::env_configs();
+    let req = common::cluster_up(common::request(common::claim("gcp")), &configs);
+    assert_eq!(
+        kinds(req.clone(), &configs),
+        ["apiextensions.crossplane.io/v1beta1 Usage".to_string()].into()
+    );
+    let configs = common::env_configs_with("gcp", json!({"usages": {"legacy": false}}));
+    assert_eq!(
+        kinds(req, &configs),
+        ["protection.crossplane.io/v1beta1 ClusterUsage".to_string()].into()
+    );
 }

@@ -194,6 +194,8 @@ pub struct Platform {
     /// External names of resources that already exist: a resource keeps
     /// its name for life, whatever the naming scheme of this release.
     pub existing_names: BTreeMap<String, String>,
+    /// The request came from Crossplane 1.x (see [`super::environment`]).
+    pub crossplane_v1: bool,
     /// The ProviderConfig the cloud's managed resources use, when the
     /// environment names one (`providerConfigs.<cloud>`).
     pub provider_config: Option<ProviderConfigRef>,
@@ -277,6 +279,7 @@ impl Platform {
             secret_namespace,
             import,
             existing_names: BTreeMap::new(),
+            crossplane_v1: false,
             provider_config,
             env,
             templates,

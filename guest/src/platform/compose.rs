@@ -439,9 +439,8 @@ fn annotate(body: &mut Value, key: &str, value: &str) {
 
 /// Which Usage API the composite's resources need: a namespaced XR's
 /// resources are protected by namespaced `Usage`s in its namespace; a
-/// legacy XR's cluster-scoped ones by `ClusterUsage`s (Crossplane 2), or
-/// by the `apiextensions.crossplane.io` Usage Crossplane 1 has, when the
-/// environment says `usages.legacy: true`.
+/// legacy XR's cluster-scoped ones by `ClusterUsage`s on Crossplane 2, or
+/// by the `apiextensions.crossplane.io` Usage Crossplane 1 has.
 fn usage_type(p: &Platform) -> (&'static str, &'static str) {
     match &p.id.form {
         Form::Namespaced(_) => ("protection.crossplane.io/v1beta1", "Usage"),
@@ -450,9 +449,13 @@ fn usage_type(p: &Platform) -> (&'static str, &'static str) {
     }
 }
 
-/// `usages.legacy: true` in the environment.
+/// Crossplane 1's Usage API: `usages.legacy` in the environment when it
+/// is set, otherwise what the request tells of the Crossplane sending it.
 pub fn legacy_usages(p: &Platform) -> bool {
-    p.env_value("usages.legacy").and_then(Value::as_bool) == Some(true)
+    match p.env_value("usages.legacy").and_then(Value::as_bool) {
+        Some(legacy) => legacy,
+        None => p.crossplane_v1,
+    }
 }
 
 /// One Usage per consumer and used resource: a Usage's `by` resolves to a

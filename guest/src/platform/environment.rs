@@ -18,6 +18,9 @@ pub enum Environment {
     Ready {
         data: Value,
         requirements: Requirements,
+        /// Crossplane answered only the deprecated `extra_resources`: it
+        /// predates `required_resources`, so it is Crossplane 1.x.
+        crossplane_v1: bool,
     },
     /// Crossplane has not answered yet: emit these and wait for the call
     /// that carries the answers.
@@ -75,10 +78,13 @@ pub fn resolve(req: &Request, cloud: &str, plane_type: Option<&str>) -> Environm
         return Environment::Ready {
             data: Value::Object(data),
             requirements: Requirements::default(),
+            crossplane_v1: false,
         };
     }
     let requirements = requirements(cloud, plane_type);
     let mut data = Value::Object(Map::new());
+    // Crossplane 2 answers both fields; Crossplane 1 knows only the old one.
+    let crossplane_v1 = req.required_resources.is_empty() && !req.extra_resources.is_empty();
     for (name, _, _) in layers(cloud, plane_type) {
         // A missing key means "not resolved yet"; an empty list "not found".
         let Some(items) = req
@@ -100,5 +106,9 @@ pub fn resolve(req: &Request, cloud: &str, plane_type: Option<&str>) -> Environm
             }
         }
     }
-    Environment::Ready { data, requirements }
+    Environment::Ready {
+        data,
+        requirements,
+        crossplane_v1,
+    }
 }

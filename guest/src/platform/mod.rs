@@ -58,19 +58,25 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         .ok_or("the request has no observed composite resource")?;
     let id = claim::identity(xr, cloud::CLOUDS)?;
     let cloud = cloud::find(&id.cloud).ok_or("the cloud has no renderer")?;
-    let env = match environment::resolve(req, &id.cloud, id.plane_type.as_deref()) {
+    let (env, crossplane_v1) = match environment::resolve(req, &id.cloud, id.plane_type.as_deref())
+    {
         Environment::Waiting(requirements) => {
             log.info("asking for the EnvironmentConfigs", &[("cloud", &id.cloud)]);
             rsp.requirements = requirements;
             return Ok(());
         }
-        Environment::Ready { data, requirements } => {
+        Environment::Ready {
+            data,
+            requirements,
+            crossplane_v1,
+        } => {
             rsp.requirements = requirements;
-            data
+            (data, crossplane_v1)
         }
     };
     let observed = Observed::new(&req.observed.resources);
     let mut p = Platform::parse(xr, id, env)?;
+    p.crossplane_v1 = crossplane_v1;
     p.existing_names = observed.external_names();
     for pool in &p.pools {
         cloud.check_pool_name(&pool.name).map_err(|rule| {
@@ -107,7 +113,8 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
         ));
     }
 
-    if p.id.form != form::Form::Legacy && compose::legacy_usages(&p) {
+    let legacy_usages = p.env_value("usages.legacy").and_then(Value::as_bool);
+    if p.id.form != form::Form::Legacy && legacy_usages == Some(true) {
         rsp.warning(
             "usages.legacy is ignored for a namespaced composite: its resources are protected by protection.crossplane.io Usages in its namespace",
         );

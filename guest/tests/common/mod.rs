@@ -112,32 +112,36 @@ pub fn run_with(mut req: Request, configs: &[Value]) -> Response {
         if rsp.is_fatal() || previous.as_ref() == Some(&rsp.requirements) {
             return rsp;
         }
-        let answer = |selectors: &BTreeMap<String, cluster_platform::protocol::Selector>| {
-            selectors
-                .iter()
-                .map(|(name, s)| {
-                    let items = configs
-                        .iter()
-                        .filter(|c| {
-                            c["apiVersion"] == json!(s.api_version) && c["kind"] == json!(s.kind)
-                        })
-                        .filter(|c| match &s.matching {
-                            Match::Name(n) => c["metadata"]["name"] == json!(n),
-                            Match::Labels(l) => l
-                                .iter()
-                                .all(|(k, v)| c["metadata"]["labels"][k] == json!(v)),
-                        })
-                        .cloned()
-                        .collect();
-                    (name.clone(), items)
-                })
-                .collect::<BTreeMap<_, _>>()
-        };
-        req.required_resources = answer(&rsp.requirements.resources);
-        req.extra_resources = answer(&rsp.requirements.extra_resources);
+        req.required_resources = answer(&rsp.requirements.resources, configs);
+        req.extra_resources = answer(&rsp.requirements.extra_resources, configs);
         previous = Some(rsp.requirements.clone());
     }
     panic!("requirements did not stabilise");
+}
+
+/// What Crossplane answers for `selectors`: the `configs` matching
+/// apiVersion, kind and name or labels.
+pub fn answer(
+    selectors: &BTreeMap<String, cluster_platform::protocol::Selector>,
+    configs: &[Value],
+) -> BTreeMap<String, Vec<Value>> {
+    selectors
+        .iter()
+        .map(|(name, s)| {
+            let items = configs
+                .iter()
+                .filter(|c| c["apiVersion"] == json!(s.api_version) && c["kind"] == json!(s.kind))
+                .filter(|c| match &s.matching {
+                    Match::Name(n) => c["metadata"]["name"] == json!(n),
+                    Match::Labels(l) => l
+                        .iter()
+                        .all(|(k, v)| c["metadata"]["labels"][k] == json!(v)),
+                })
+                .cloned()
+                .collect();
+            (name.clone(), items)
+        })
+        .collect()
 }
 
 /// Renders an example claim with the example environment, as on the first
