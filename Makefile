@@ -48,6 +48,9 @@ render-aws: build
 	$(RENDER) examples/aws/claim.yaml apis/legacy/composition.yaml examples/functions.yaml
 render-azure: build
 	$(RENDER) examples/azure/claim.yaml apis/legacy/composition.yaml examples/functions.yaml
+# The namespaced composite of a cloud (Crossplane 2), e.g. render-gcp-namespaced.
+render-%-namespaced: build
+	$(RENDER) examples/$*/cluster.yaml apis/namespaced/composition.yaml examples/functions.yaml
 
 fmt:
 	$(CARGO) fmt --all

@@ -140,5 +140,10 @@ fn the_composition_step_input_validates_against_the_package_input_crd() {
         assert_eq!(step["input"]["kind"], input_crd["spec"]["names"]["kind"]);
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    assert!(Path::new(&root().join("package/crossplane.yaml")).exists());
+
+    // The function runs the legacy form on Crossplane 1.19 and later: it
+    // serves EnvironmentConfig v1beta1 (1.18) and the v1beta1 Usage (1.19).
+    let meta = &read("package/crossplane.yaml")[0];
+    assert_eq!(meta["spec"]["crossplane"]["version"], ">=v1.19.0");
+    assert!(Path::new(&root().join("package/configuration/crossplane.yaml")).exists());
 }
