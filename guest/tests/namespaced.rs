@@ -10,21 +10,13 @@ use std::collections::BTreeSet;
 use cluster_platform::protocol::{Response, Severity};
 use serde_json::{Value, json};
 
-use schema::{Crds, crds_dir};
+use schema::Crds;
 
 const CLOUDS: [&str; 3] = ["gcp", "aws", "azure"];
 const NAMESPACE: &str = "team-a";
 
 fn crds() -> Option<Crds> {
-    let dir = crds_dir();
-    if !dir.is_dir() {
-        eprintln!(
-            "SKIPPING namespaced schema validation: the CRD directory {} does not exist (set CRDS_DIR to the provider CRDs)",
-            dir.display()
-        );
-        return None;
-    }
-    Some(Crds::load(&dir).unwrap_or_else(|e| panic!("cannot load CRDs: {e}")))
+    schema::load_or_skip("namespaced schema validation")
 }
 
 /// The first call and the cluster-up call of a cloud's namespaced XR.

@@ -15,15 +15,7 @@ use serde_json::json;
 use schema::{Crds, cel, crds_dir};
 
 fn crds() -> Option<Crds> {
-    let dir = crds_dir();
-    if !dir.is_dir() {
-        eprintln!(
-            "SKIPPING schema validation: the CRD directory {} does not exist (set CRDS_DIR to the provider CRDs)",
-            dir.display()
-        );
-        return None;
-    }
-    Some(Crds::load(&dir).unwrap_or_else(|e| panic!("cannot load CRDs: {e}")))
+    schema::load_or_skip("schema validation")
 }
 
 #[test]

@@ -26,6 +26,20 @@ pub fn crds_dir() -> PathBuf {
     }
 }
 
+/// The CRDs of `crds_dir()`, or `None` with a plain message saying what
+/// is skipped when the folder is absent.
+pub fn load_or_skip(what: &str) -> Option<Crds> {
+    let dir = crds_dir();
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIPPING {what}: the CRD directory {} does not exist (set CRDS_DIR to the provider CRDs)",
+            dir.display()
+        );
+        return None;
+    }
+    Some(Crds::load(&dir).unwrap_or_else(|e| panic!("cannot load CRDs: {e}")))
+}
+
 impl Crds {
     pub fn load(dir: &Path) -> Result<Self, String> {
         let mut schemas = BTreeMap::new();
