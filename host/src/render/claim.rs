@@ -9,7 +9,13 @@ use super::docs::str_at;
 /// composite kind, its composite when it is the XRD's claim kind.
 pub fn composite_for(input: Value, xrd: Option<&Value>) -> anyhow::Result<Value> {
     let kind = str_at(&input, "/kind");
-    let Some(xrd) = xrd else {
+    // A resource of another group is not this XRD's: the Composition check
+    // names what it is (a namespaced Cluster beside the legacy XRD, say).
+    let group = str_at(&input, "/apiVersion")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let Some(xrd) = xrd.filter(|x| str_at(x, "/spec/group") == group) else {
         return Ok(input);
     };
     let composite_kind = str_at(xrd, "/spec/names/kind");
@@ -71,7 +77,7 @@ mod tests {
     use super::*;
 
     fn xrd() -> Value {
-        json!({"spec": {"names": {"kind": "XCluster"}, "claimNames": {"kind": "Cluster"}}})
+        json!({"spec": {"group": "myplatform.io", "names": {"kind": "XCluster"}, "claimNames": {"kind": "Cluster"}}})
     }
 
     #[test]
@@ -95,9 +101,13 @@ mod tests {
 
     #[test]
     fn a_composite_passes_through_and_a_stranger_is_refused() {
-        let xr = json!({"kind": "XCluster", "metadata": {"name": "x"}});
+        let xr = json!({"apiVersion": "myplatform.io/v1alpha1", "kind": "XCluster", "metadata": {"name": "x"}});
         assert_eq!(composite_for(xr.clone(), Some(&xrd())).unwrap(), xr);
-        let err = composite_for(json!({"kind": "Bucket"}), Some(&xrd())).unwrap_err();
+        // The namespaced Cluster of another group is no claim of this XRD.
+        let modern = json!({"apiVersion": "platform.myplatform.io/v1alpha1", "kind": "Cluster", "metadata": {"name": "x", "namespace": "team-a"}});
+        assert_eq!(composite_for(modern.clone(), Some(&xrd())).unwrap(), modern);
+        let bucket = json!({"apiVersion": "myplatform.io/v1alpha1", "kind": "Bucket"});
+        let err = composite_for(bucket, Some(&xrd())).unwrap_err();
         assert!(
             err.to_string()
                 .contains("neither the XRD's composite kind XCluster")
