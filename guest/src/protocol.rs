@@ -39,6 +39,9 @@ pub struct State {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Request {
     pub tag: String,
+    /// Crossplane 2.2 and later list the capabilities they have; an older
+    /// Crossplane sends none.
+    pub lists_capabilities: bool,
     pub observed: State,
     pub desired: State,
     pub input: Option<Value>,

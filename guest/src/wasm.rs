@@ -103,6 +103,7 @@ fn required_from(list: Vec<w::Required>) -> Result<BTreeMap<String, Vec<Value>>,
 
 fn from_wit(r: w::Request) -> Result<p::Request, String> {
     Ok(p::Request {
+        lists_capabilities: r.meta.capabilities.contains(&w::Capability::Capabilities),
         tag: r.meta.tag,
         observed: state_from(r.observed, "observed")?,
         desired: state_from(r.desired, "desired")?,

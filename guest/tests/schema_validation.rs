@@ -322,9 +322,10 @@ fn the_crossplane_1_usages_are_schema_valid() {
     }
 }
 
-/// A Crossplane that answers only the deprecated `extra_resources` is
-/// 1.x: it gets Crossplane 1's Usages without being told, and the
-/// environment's `usages.legacy: false` says otherwise.
+/// A Crossplane that answers only the deprecated `extra_resources` and
+/// lists no capabilities is 1.x: it gets Crossplane 1's Usages without
+/// being told, and the environment's `usages.legacy: false` says
+/// otherwise.
 #[test]
 fn a_crossplane_answering_only_extra_resources_gets_its_usages() {
     let kinds = |mut req: Request, configs: &[serde_json::Value]| {
@@ -348,6 +349,14 @@ fn a_crossplane_answering_only_extra_resources_gets_its_usages() {
     assert_eq!(
         kinds(req.clone(), &configs),
         ["apiextensions.crossplane.io/v1beta1 Usage".to_string()].into()
+    );
+    // A Crossplane listing its capabilities is 2.2 or later, whatever it
+    // answers.
+    let mut listing = req.clone();
+    listing.lists_capabilities = true;
+    assert_eq!(
+        kinds(listing, &configs),
+        ["protection.crossplane.io/v1beta1 ClusterUsage".to_string()].into()
     );
     let configs = common::env_configs_with("gcp", json!({"usages": {"legacy": false}}));
     assert_eq!(

@@ -83,8 +83,11 @@ pub fn resolve(req: &Request, cloud: &str, plane_type: Option<&str>) -> Environm
     }
     let requirements = requirements(cloud, plane_type);
     let mut data = Value::Object(Map::new());
-    // Crossplane 2 answers both fields; Crossplane 1 knows only the old one.
-    let crossplane_v1 = req.required_resources.is_empty() && !req.extra_resources.is_empty();
+    // Crossplane 2 answers both fields, and from 2.2 lists its
+    // capabilities; Crossplane 1 knows only the old field.
+    let crossplane_v1 = !req.lists_capabilities
+        && req.required_resources.is_empty()
+        && !req.extra_resources.is_empty();
     for (name, _, _) in layers(cloud, plane_type) {
         // A missing key means "not resolved yet"; an empty list "not found".
         let Some(items) = req
