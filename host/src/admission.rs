@@ -11,6 +11,7 @@ use crate::convert;
 use crate::registry::Registry;
 use crate::runtime::{LoadedModule, Runtime};
 use crate::service::{INPUT_API_VERSION, INPUT_KIND};
+use crate::source::Source;
 use crate::trust::{TrustedKeys, signature_path};
 
 /// Decides which modules may serve: the same checks for start-up, the
@@ -34,7 +35,7 @@ impl Admission {
     pub fn admit(
         &self,
         bytes: &[u8],
-        source: &Path,
+        source: &Source,
         signature: Option<&str>,
     ) -> anyhow::Result<LoadedModule> {
         if let Some(trust) = &self.trust {
@@ -57,7 +58,11 @@ impl Admission {
         for path in module_files(dir)? {
             let bytes = std::fs::read(&path)?;
             let module = self
-                .admit(&bytes, &path, self.signature_beside(&path).as_deref())
+                .admit(
+                    &bytes,
+                    &Source::File(path.clone()),
+                    self.signature_beside(&path).as_deref(),
+                )
                 .map_err(|e| anyhow::anyhow!("module {}: {e:#}", path.display()))?;
             tracing::info!(
                 module = %module.info.name, version = %module.info.version, digest = %module.digest,

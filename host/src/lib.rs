@@ -17,6 +17,7 @@ pub mod render;
 pub mod runtime;
 pub mod server;
 pub mod service;
+pub mod source;
 pub mod trust;
 pub mod upload;
 pub mod watch;

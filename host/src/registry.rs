@@ -1,9 +1,9 @@
 //! The routing table: which loaded module answers a step's `module` input
 //! for a composite's `cloud` label.
 
+use crate::source::Source;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::runtime::{LoadedModule, ModuleInfo};
@@ -13,7 +13,7 @@ pub trait Routable {
     fn info(&self) -> &ModuleInfo;
     /// `name@version (sha256:…)`, for messages.
     fn label(&self) -> String;
-    fn source(&self) -> &Path;
+    fn source(&self) -> &Source;
 }
 
 impl Routable for LoadedModule {
@@ -23,7 +23,7 @@ impl Routable for LoadedModule {
     fn label(&self) -> String {
         LoadedModule::label(self)
     }
-    fn source(&self) -> &Path {
+    fn source(&self) -> &Source {
         &self.source
     }
 }
@@ -103,9 +103,9 @@ impl<M: Routable> Registry<M> {
                         anyhow::bail!(
                             "{} ({}) and {} ({}) both serve module {name:?} for {}; remove one of them",
                             module.label(),
-                            module.source().display(),
+                            module.source(),
                             other.label(),
-                            other.source().display(),
+                            other.source(),
                             cloud
                                 .as_deref()
                                 .map_or("every cloud".to_string(), |c| format!("cloud {c:?}")),
@@ -179,7 +179,7 @@ mod tests {
     #[derive(Debug)]
     struct Fake {
         info: ModuleInfo,
-        source: PathBuf,
+        source: Source,
     }
 
     impl Routable for Fake {
@@ -189,7 +189,7 @@ mod tests {
         fn label(&self) -> String {
             format!("{}@{}", self.info.name, self.info.version)
         }
-        fn source(&self) -> &Path {
+        fn source(&self) -> &Source {
             &self.source
         }
     }
@@ -202,7 +202,7 @@ mod tests {
                 modules: modules.iter().map(|s| s.to_string()).collect(),
                 clouds: clouds.iter().map(|s| s.to_string()).collect(),
             },
-            source: PathBuf::from(format!("{name}.wasm")),
+            source: Source::File(PathBuf::from(format!("{name}.wasm"))),
         })
     }
 

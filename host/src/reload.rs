@@ -14,6 +14,7 @@ use crate::metrics::{Metrics, RejectLabels};
 use crate::registry::Registry;
 use crate::runtime::LoadedModule;
 use crate::service::Dispatcher;
+use crate::source::Source;
 
 /// What one rescan did.
 #[derive(Debug, Default)]
@@ -22,7 +23,7 @@ pub struct Report {
     pub admitted: Vec<String>,
     pub removed: Vec<String>,
     /// Files refused, with the reason.
-    pub rejected: Vec<(PathBuf, String)>,
+    pub rejected: Vec<(Source, String)>,
     /// Files still being written; rescanned after the settle delay.
     pub deferred: Vec<PathBuf>,
 }
@@ -78,10 +79,18 @@ impl Reloader {
             }
         };
 
-        let mut table: Vec<Arc<LoadedModule>> = Vec::new();
+        // Modules of other sources (registries) are not this scan's to drop.
+        let mut table: Vec<Arc<LoadedModule>> = serving
+            .iter()
+            .filter(|m| m.source.file().is_none())
+            .cloned()
+            .collect();
         let mut candidates: Vec<(Arc<LoadedModule>, Option<Arc<LoadedModule>>)> = Vec::new();
         for path in &files {
-            let previous = serving.iter().find(|m| &m.source == path).cloned();
+            let previous = serving
+                .iter()
+                .find(|m| m.source.file() == Some(path.as_path()))
+                .cloned();
             let bytes = match self.read_settled(path) {
                 Ok(bytes) => bytes,
                 Err(Unready::Settling) => {
@@ -90,7 +99,12 @@ impl Reloader {
                     continue;
                 }
                 Err(Unready::Failed(reason)) => {
-                    self.reject(&mut report, path, "unreadable", reason);
+                    self.reject(
+                        &mut report,
+                        &Source::File(path.clone()),
+                        "unreadable",
+                        reason,
+                    );
                     table.extend(previous);
                     continue;
                 }
@@ -101,17 +115,22 @@ impl Reloader {
                 continue;
             }
             let signature = self.admission.signature_beside(path);
-            match self.admission.admit(&bytes, path, signature.as_deref()) {
+            let source = Source::File(path.clone());
+            match self.admission.admit(&bytes, &source, signature.as_deref()) {
                 Ok(module) => candidates.push((Arc::new(module), previous)),
                 Err(e) => {
-                    self.reject(&mut report, path, &digest, format!("{e:#}"));
+                    self.reject(&mut report, &source, &digest, format!("{e:#}"));
                     table.extend(previous);
                 }
             }
         }
         report.removed = serving
             .iter()
-            .filter(|m| !files.contains(&m.source))
+            .filter(|m| {
+                m.source
+                    .file()
+                    .is_some_and(|f| !files.iter().any(|p| p == f))
+            })
             .map(|m| m.label())
             .collect();
 
@@ -127,7 +146,8 @@ impl Reloader {
                 }
                 Err(e) => {
                     let reason = format!("{e:#}");
-                    self.reject(&mut report, &module.source, &module.digest, reason);
+                    let source = module.source.clone();
+                    self.reject(&mut report, &source, &module.digest, reason);
                     table.extend(previous);
                 }
             }
@@ -174,7 +194,7 @@ impl Reloader {
         let registry =
             Registry::new(table).map_err(|e| InstallError::Conflict(format!("{e:#}")))?;
         write().map_err(|e| InstallError::Io(e.to_string()))?;
-        tracing::info!(module = %module.label(), file = %module.source.display(), modules = %registry.describe(), "module installed");
+        tracing::info!(module = %module.label(), source = %module.source, modules = %registry.describe(), "module installed");
         self.dispatcher.swap(registry);
         self.metrics.swaps.inc();
         Ok(module.label())
@@ -185,11 +205,13 @@ impl Reloader {
     pub fn uninstall(&self, source: &Path) -> std::io::Result<bool> {
         let _one = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
         let serving = self.dispatcher.registry().modules();
+        let source = Source::File(source.to_path_buf());
         if !serving.iter().any(|m| m.source == source) {
             return Ok(false);
         }
-        std::fs::remove_file(source)?;
-        let _ = std::fs::remove_file(crate::trust::signature_path(source));
+        let path = source.file().unwrap_or(Path::new(""));
+        std::fs::remove_file(path)?;
+        let _ = std::fs::remove_file(crate::trust::signature_path(path));
         let table = serving.into_iter().filter(|m| m.source != source).collect();
         // Removing routes cannot create a conflict.
         if let Ok(registry) = Registry::new(table) {
@@ -199,18 +221,18 @@ impl Reloader {
         Ok(true)
     }
 
-    fn reject(&self, report: &mut Report, path: &Path, digest: &str, reason: String) {
-        tracing::error!(file = %path.display(), digest, %reason, "module refused; the module serving (if any) keeps serving");
+    fn reject(&self, report: &mut Report, source: &Source, digest: &str, reason: String) {
+        tracing::error!(%source, digest, %reason, "module refused; the module serving (if any) keeps serving");
+        // A file by its name; a registry source by its reference.
+        let label = match source.file().and_then(Path::file_name) {
+            Some(name) => name.to_string_lossy().to_string(),
+            None => source.to_string(),
+        };
         self.metrics
             .rejected
-            .get_or_create(&RejectLabels {
-                file: path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().to_string())
-                    .unwrap_or_default(),
-            })
+            .get_or_create(&RejectLabels { file: label })
             .inc();
-        report.rejected.push((path.to_path_buf(), reason));
+        report.rejected.push((source.clone(), reason));
     }
 
     /// The file's bytes, once it has not changed for the settle delay and

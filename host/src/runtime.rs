@@ -1,8 +1,9 @@
 //! The wasm runtime: one engine, modules compiled once, a fresh sandboxed
 //! instance for every call.
 
+use crate::source::Source;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,7 @@ pub struct ModuleInfo {
 pub struct LoadedModule {
     pub info: ModuleInfo,
     pub digest: String,
-    pub source: PathBuf,
+    pub source: Source,
     pub loaded_at: std::time::SystemTime,
     /// Requests routed to this module.
     pub calls: std::sync::atomic::AtomicU64,
@@ -195,10 +196,10 @@ impl Runtime {
     /// Compiles (or loads from the cache), links and describes a module.
     pub fn load(&self, path: &Path) -> anyhow::Result<LoadedModule> {
         let bytes = std::fs::read(path)?;
-        self.load_bytes(&bytes, path)
+        self.load_bytes(&bytes, &Source::File(path.to_path_buf()))
     }
 
-    pub fn load_bytes(&self, bytes: &[u8], source: &Path) -> anyhow::Result<LoadedModule> {
+    pub fn load_bytes(&self, bytes: &[u8], source: &Source) -> anyhow::Result<LoadedModule> {
         anyhow::ensure!(
             bytes.starts_with(b"\0asm"),
             "not a WebAssembly binary (no \\0asm header)"
@@ -213,7 +214,7 @@ impl Runtime {
             anyhow::anyhow!("does not export the platform:function/composition-module world: {e:#}")
         })?;
         let placeholder = ModuleTag {
-            name: source.display().to_string().into(),
+            name: source.to_string().into(),
             version: "unknown".into(),
             digest: digest.clone().into(),
         };
@@ -231,7 +232,7 @@ impl Runtime {
         Ok(LoadedModule {
             info,
             digest,
-            source: source.to_path_buf(),
+            source: source.clone(),
             loaded_at: std::time::SystemTime::now(),
             calls: Default::default(),
             tag,

@@ -146,11 +146,7 @@ pub fn compile(host: &HostArgs) -> anyhow::Result<()> {
     anyhow::ensure!(host.cache_dir.is_some(), "compile needs --cache-dir");
     let (_, registry) = load(host)?;
     for module in registry.modules() {
-        println!(
-            "compiled {} from {}",
-            module.label(),
-            module.source.display()
-        );
+        println!("compiled {} from {}", module.label(), module.source);
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! admission as a file dropped in the directory and is written there
 //! atomically, so a restart keeps it.
 
+use crate::source::Source;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -131,7 +132,8 @@ async fn list(State(uploads): State<Arc<Uploads>>) -> Response {
         .iter()
         .map(|m| {
             json!({
-                "file": m.source.file_name().map(|f| f.to_string_lossy().to_string()),
+                "file": m.source.file().and_then(|f| f.file_name()).map(|f| f.to_string_lossy().to_string()),
+                "source": m.source.to_string(),
                 "name": m.info.name,
                 "version": m.info.version,
                 "modules": m.info.modules,
@@ -163,7 +165,7 @@ async fn upload(
         let path = uploads.dir.join(&file);
         let module = uploads
             .admission
-            .admit(&body, &path, signature.as_deref())
+            .admit(&body, &Source::File(path.clone()), signature.as_deref())
             .map_err(|e| {
                 error(
                     StatusCode::UNPROCESSABLE_ENTITY,

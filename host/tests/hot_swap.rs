@@ -194,7 +194,7 @@ async fn refused_modules_never_replace_the_one_serving() {
         report
             .rejected
             .iter()
-            .any(|(p, r)| p.ends_with("twin.wasm") && r.contains("both serve")),
+            .any(|(p, r)| p.to_string().ends_with("twin.wasm") && r.contains("both serve")),
         "{report:?}"
     );
     assert_eq!(digest_for(&host, "gcp"), serving);

@@ -47,10 +47,10 @@ fn native_request(req: &pb::RunFunctionRequest) -> native::Request {
         };
     native::Request {
         tag: req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default(),
-        lists_capabilities: req
-            .meta
-            .as_ref()
-            .is_some_and(|m| m.capabilities.contains(&(pb::Capability::Capabilities as i32))),
+        lists_capabilities: req.meta.as_ref().is_some_and(|m| {
+            m.capabilities
+                .contains(&(pb::Capability::Capabilities as i32))
+        }),
         observed: state(req.observed.as_ref()),
         desired: state(req.desired.as_ref()),
         input: req.input.as_ref().map(struct_to_json),
