@@ -7,10 +7,17 @@ HOST       := target/debug/function-cluster-platform
 IMAGE      ?= function-cluster-platform:dev
 CONFIGURATION ?= target/configuration
 
-.PHONY: setup guest build host-release warm-cache test run render-gcp render-aws render-azure bench image xpkg configuration configuration-xpkg fmt lint fuzz
+.PHONY: setup test-setup guest build host-release warm-cache test run render-gcp render-aws render-azure bench image xpkg configuration configuration-xpkg fmt lint fuzz
 
 setup:
 	rustup target add wasm32-wasip2
+
+# What only the tests need: a real OCI registry (Debian's docker-registry,
+# the CNCF distribution registry), run on loopback by the tests.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-setup:
+	command -v docker-registry >/dev/null || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-registry; }
 
 # The composition modules, built once; tests read them from $(WASM_DIR).
 guest: setup
@@ -30,7 +37,7 @@ warm-cache:
 
 # Everything CI checks: guest logic natively, host end to end, the image's
 # build steps as plain commands, and the benchmark in quick mode.
-test: build
+test: build test-setup
 	$(MAKE) warm-cache CACHE=target/test-cache
 	$(CARGO) test -p platform-integration --benches
 	$(CARGO) nextest run --workspace --no-fail-fast

@@ -39,6 +39,16 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         out_dir: PathBuf,
     },
+    /// Publish a module to a registry as a Wasm OCI artifact; prints the
+    /// digest to pin.
+    Push {
+        /// oci://REGISTRY/REPOSITORY:TAG
+        reference: String,
+        module: PathBuf,
+        /// A registry host (host:port) spoken to over plain HTTP.
+        #[arg(long = "insecure-registry")]
+        insecure_registries: Vec<String>,
+    },
     /// Sign a module: writes <module>.wasm.sig beside it.
     Sign {
         /// The secret key file from `keygen`.
@@ -121,6 +131,39 @@ pub struct HostArgs {
     /// How long a module file must stay unchanged before a reload reads it.
     #[arg(long, default_value = "250ms", value_parser = parse_duration)]
     pub module_settle: Duration,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Modules from OCI registries, beside the modules directory.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RegistryArgs {
+    /// A module in a registry: oci://REGISTRY/REPOSITORY@sha256:DIGEST
+    /// (pinned) or oci://REGISTRY/REPOSITORY:TAG (followed). Repeatable;
+    /// MODULE_SOURCES takes a comma-separated list.
+    #[arg(long = "module-source", env = "MODULE_SOURCES", value_delimiter = ',')]
+    pub module_sources: Vec<String>,
+
+    /// How often a followed tag is resolved again.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub module_poll: Duration,
+
+    /// A registry host (host:port) spoken to over plain HTTP. Repeatable.
+    #[arg(
+        long = "insecure-registry",
+        env = "INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
+    pub insecure_registries: Vec<String>,
+}
+
+impl RegistryArgs {
+    pub fn access(&self) -> crate::oci::Access {
+        crate::oci::Access {
+            insecure: self.insecure_registries.clone(),
+        }
+    }
 }
 
 impl HostArgs {

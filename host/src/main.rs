@@ -21,6 +21,11 @@ fn main() -> std::process::ExitCode {
         }
         Some(Command::Keygen { out_dir }) => keygen(&out_dir),
         Some(Command::Sign { key, module }) => sign(&key, &module),
+        Some(Command::Push {
+            reference,
+            module,
+            insecure_registries,
+        }) => push(&reference, &module, insecure_registries),
         Some(Command::Compile(args)) => {
             init_logging(false);
             fnhost::server::compile(&args.host)
@@ -102,5 +107,25 @@ fn sign(key: &std::path::Path, module: &std::path::Path) -> anyhow::Result<()> {
     let path = fnhost::trust::signature_path(module);
     std::fs::write(&path, format!("{signature}\n"))?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Publishes a module and prints the reference to pin, by digest.
+fn push(reference: &str, module: &std::path::Path, insecure: Vec<String>) -> anyhow::Result<()> {
+    let source = fnhost::oci::OciSource::parse(reference)?;
+    anyhow::ensure!(
+        source.pinned().is_none(),
+        "push to a tag (oci://REGISTRY/REPOSITORY:TAG); the digest is the registry's answer"
+    );
+    let bytes = std::fs::read(module)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", module.display()))?;
+    let registries = fnhost::oci::Registries::new(&fnhost::oci::Access { insecure }, None);
+    let digest = runtime()?.block_on(registries.push(&source.reference, bytes))?;
+    let repository = format!(
+        "oci://{}/{}",
+        source.reference.registry(),
+        source.reference.repository()
+    );
+    println!("{repository}@{digest}");
     Ok(())
 }

@@ -33,6 +33,13 @@ pub struct Metrics {
     pub swaps: Counter,
     /// Module files refused at reload.
     pub rejected: Family<RejectLabels, Counter>,
+    /// Registry sources that could not be resolved or pulled.
+    pub source_failures: Family<SourceLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    pub source: String,
 }
 
 impl Metrics {
@@ -45,7 +52,13 @@ impl Metrics {
             }),
             swaps: Counter::default(),
             rejected: Family::default(),
+            source_failures: Family::default(),
         };
+        registry.register(
+            "function_module_source_failures",
+            "Failed resolutions and pulls of registry module sources, by source",
+            metrics.source_failures.clone(),
+        );
         registry.register(
             "function_module_swaps",
             "Routing tables published by module reloads",

@@ -4,21 +4,49 @@ use std::sync::Arc;
 
 use crate::admission::Admission;
 use crate::cli::{HostArgs, ServeArgs};
+use crate::follow::Follower;
 use crate::metrics::Metrics;
+use crate::oci::{OciSource, Registries};
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, FunctionService};
+use crate::source::Source;
 use crate::trust::TrustedKeys;
 use crate::upload::Uploads;
 use crate::watch::WatchHandle;
 
-/// Builds the runtime and loads every module of `--modules-dir`.
+/// What start-up loaded: the modules of the directory and of every
+/// registry source that answered, and the digest each source serves.
+pub struct Loaded {
+    pub admission: Arc<Admission>,
+    pub registry: Registry,
+    pub registries: Arc<Registries>,
+    pub sources: Vec<(OciSource, Option<String>)>,
+    /// Why each source that did not load did not.
+    pub failures: Vec<String>,
+}
+
+impl Loaded {
+    /// For one-shot commands (compile, render): a source that did not load
+    /// is an error, not something to retry.
+    pub fn require_every_source(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.failures.is_empty(),
+            "module sources not loaded: {}",
+            self.failures.join("; ")
+        );
+        Ok(())
+    }
+}
+
+/// Builds the runtime and loads every module of `--modules-dir` and of
+/// every `--module-source`.
 ///
 /// Runs on a thread of its own: a module's WASI calls during describe() and
 /// the self-test (a panic message on stderr, say) block on tokio, which
 /// must not happen on a thread that drives the async runtime.
-pub fn load(host: &HostArgs) -> anyhow::Result<(Arc<Admission>, Registry)> {
+pub fn load(host: &HostArgs) -> anyhow::Result<Loaded> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| load_here(host))
@@ -27,7 +55,13 @@ pub fn load(host: &HostArgs) -> anyhow::Result<(Arc<Admission>, Registry)> {
     })
 }
 
-fn load_here(host: &HostArgs) -> anyhow::Result<(Arc<Admission>, Registry)> {
+fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
+    let sources: Vec<OciSource> = host
+        .registry
+        .module_sources
+        .iter()
+        .map(|s| OciSource::parse(s))
+        .collect::<anyhow::Result<_>>()?;
     let runtime = Arc::new(Runtime::new(host.limits(), host.cache_dir.as_deref())?);
     let trust = host
         .trusted_keys
@@ -35,20 +69,66 @@ fn load_here(host: &HostArgs) -> anyhow::Result<(Arc<Admission>, Registry)> {
         .map(TrustedKeys::load)
         .transpose()?;
     let admission = Arc::new(Admission::new(runtime, trust));
-    let registry = admission.load_dir(&host.modules_dir)?;
-    if registry.modules().is_empty() {
+    let mut modules = admission.load_dir(&host.modules_dir)?.modules();
+    let registries = Arc::new(Registries::new(
+        &host.registry.access(),
+        host.cache_dir.as_deref(),
+    ));
+    let mut serving = Vec::new();
+    let mut failures = Vec::new();
+    if !sources.is_empty() {
+        let pulls = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        for source in sources {
+            // A registry that is down at start is retried by the follower.
+            let pulled = pulls.block_on(async {
+                let digest = registries.resolve(&source).await?;
+                let bytes = registries.fetch(&source, &digest).await?;
+                let module = admission.admit(&bytes, &Source::Oci(source.text.clone()), None)?;
+                anyhow::Ok((digest, module))
+            });
+            match pulled {
+                Ok((digest, module)) => {
+                    tracing::info!(source = %source.text, %digest, module = %module.label(), "loaded module");
+                    modules.push(Arc::new(module));
+                    serving.push((source, Some(digest)));
+                }
+                Err(e) => {
+                    let reason = format!("{}: {e:#}", source.text);
+                    tracing::error!(source = %source.text, error = %format!("{e:#}"), "module source not loaded; a server retries in the background");
+                    failures.push(reason);
+                    serving.push((source, None));
+                }
+            }
+        }
+    }
+    let registry = Registry::new(modules)?;
+    if registry.modules().is_empty() && serving.is_empty() {
         anyhow::bail!(
-            "--modules-dir {} holds no *.wasm module; build one with `make guest`",
+            "--modules-dir {} holds no *.wasm module and no --module-source is set; build one with `make guest`",
             host.modules_dir.display()
         );
     }
-    Ok((admission, registry))
+    Ok(Loaded {
+        admission,
+        registry,
+        registries,
+        sources: serving,
+        failures,
+    })
 }
 
 /// Serves until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let (admission, registry) = load(&args.host)?;
+    let Loaded {
+        admission,
+        registry,
+        registries,
+        sources,
+        ..
+    } = load(&args.host)?;
     tracing::info!(
         modules = %registry.describe(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -66,8 +146,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dispatcher.clone(),
         &args.host.modules_dir,
         args.host.module_settle,
-        metrics,
+        metrics.clone(),
     ));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let follower = Arc::new(Follower {
+        registries,
+        admission: admission.clone(),
+        reloader: reloader.clone(),
+        metrics,
+        poll: args.host.registry.module_poll,
+        wake: wake.clone(),
+    });
+    for (source, digest) in sources {
+        follower.spawn(source, digest);
+    }
     let watch = crate::watch::spawn(
         reloader.clone(),
         &args.host.modules_dir,
@@ -76,7 +168,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(address) = args.upload.upload_address {
         serve_uploads(&args, address, admission, reloader, dispatcher.clone())?;
     }
-    reload_on_sighup(watch)?;
+    reload_on_sighup(watch, wake)?;
     function_sdk_rust::Server::new(FunctionService(dispatcher), &args.function)
         .metrics_registry(metrics_registry)
         .serve()
@@ -129,13 +221,15 @@ fn serve_uploads(
     Ok(())
 }
 
-/// Rescans the modules on SIGHUP, for as long as the server runs.
-fn reload_on_sighup(watch: WatchHandle) -> anyhow::Result<()> {
+/// Rescans the modules directory and resolves every registry source again
+/// on SIGHUP, for as long as the server runs.
+fn reload_on_sighup(watch: WatchHandle, sources: Arc<tokio::sync::Notify>) -> anyhow::Result<()> {
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             tracing::info!("SIGHUP: rescanning modules");
             watch.trigger();
+            sources.notify_waiters();
         }
     });
     Ok(())
@@ -144,7 +238,9 @@ fn reload_on_sighup(watch: WatchHandle) -> anyhow::Result<()> {
 /// Compiles every module into the cache (for images built ahead of time).
 pub fn compile(host: &HostArgs) -> anyhow::Result<()> {
     anyhow::ensure!(host.cache_dir.is_some(), "compile needs --cache-dir");
-    let (_, registry) = load(host)?;
+    let loaded = load(host)?;
+    loaded.require_every_source()?;
+    let registry = loaded.registry;
     for module in registry.modules() {
         println!("compiled {} from {}", module.label(), module.source);
     }

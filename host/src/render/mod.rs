@@ -297,8 +297,9 @@ fn steps(
             let dispatcher = match &dispatcher {
                 Some(d) => d.clone(),
                 None => {
-                    let (admission, registry) = crate::server::load(host)?;
-                    let runtime = admission.runtime().clone();
+                    let loaded = crate::server::load(host)?;
+                    loaded.require_every_source()?;
+                    let (runtime, registry) = (loaded.admission.runtime().clone(), loaded.registry);
                     let d = Arc::new(Dispatcher::new(runtime, registry, Metrics::unregistered()));
                     dispatcher = Some(d.clone());
                     d

@@ -1,6 +1,8 @@
 //! Shared test fixtures: the built guest modules, requests, a served host.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

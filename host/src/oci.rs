@@ -1,0 +1,278 @@
+//! Modules in OCI registries, as CNCF Wasm OCI artifacts (a
+//! `application/vnd.wasm.config.v0+json` config and one `application/wasm`
+//! layer), through `oci-client`: resolving a tag to a digest, pulling a
+//! module by digest into an on-disk cache, and pushing one.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciImageManifest};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use sha2::{Digest, Sha256};
+
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
+const SCHEME: &str = "oci://";
+
+/// A configured module source: `oci://REGISTRY/REPOSITORY@sha256:DIGEST`
+/// (pinned) or `oci://REGISTRY/REPOSITORY:TAG` (followed).
+#[derive(Debug, Clone)]
+pub struct OciSource {
+    /// As configured, for logs and `/modules`.
+    pub text: String,
+    pub reference: Reference,
+}
+
+impl OciSource {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let rest = text.strip_prefix(SCHEME).with_context(|| {
+            format!("module source {text:?}: expected oci://REGISTRY/REPOSITORY:TAG or oci://REGISTRY/REPOSITORY@sha256:DIGEST")
+        })?;
+        let reference: Reference = rest
+            .parse()
+            .map_err(|e| anyhow::anyhow!("module source {text:?}: {e}"))?;
+        // A bare name would silently mean Docker Hub's `latest`.
+        anyhow::ensure!(
+            rest.contains('/')
+                && (rest.contains('@')
+                    || rest
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|last| last.contains(':'))),
+            "module source {text:?}: name the registry and a tag or digest, e.g. oci://ghcr.io/team/cluster:v1"
+        );
+        if let Some(digest) = reference.digest() {
+            anyhow::ensure!(
+                digest.strip_prefix("sha256:").is_some_and(is_sha256_hex),
+                "module source {text:?}: the digest must be sha256:<64 hex digits>"
+            );
+        }
+        Ok(Self {
+            text: text.to_string(),
+            reference,
+        })
+    }
+
+    /// The digest it is pinned to; `None` for a tag that is followed.
+    pub fn pinned(&self) -> Option<&str> {
+        self.reference.digest()
+    }
+}
+
+fn is_sha256_hex(hex: &str) -> bool {
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// How the host reaches registries.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Hosts (`host:port`) spoken to over plain HTTP.
+    pub insecure: Vec<String>,
+}
+
+/// A registry client with the module cache beside it.
+pub struct Registries {
+    client: Client,
+    auth: RegistryAuth,
+    /// Manifests and modules already pulled, by digest.
+    cache: Option<PathBuf>,
+}
+
+impl Registries {
+    pub fn new(access: &Access, cache: Option<&Path>) -> Self {
+        let protocol = if access.insecure.is_empty() {
+            ClientProtocol::Https
+        } else {
+            ClientProtocol::HttpsExcept(access.insecure.clone())
+        };
+        let client = Client::new(ClientConfig {
+            protocol,
+            ..ClientConfig::default()
+        });
+        Self {
+            client,
+            auth: RegistryAuth::Anonymous,
+            cache: cache.map(|c| c.join("oci")),
+        }
+    }
+
+    /// The manifest digest a source names now: its pin, or what its tag
+    /// points at.
+    pub async fn resolve(&self, source: &OciSource) -> anyhow::Result<String> {
+        if let Some(digest) = source.pinned() {
+            return Ok(digest.to_string());
+        }
+        self.client
+            .fetch_manifest_digest(&source.reference, &self.auth)
+            .await
+            .with_context(|| format!("cannot resolve {}", source.text))
+    }
+
+    /// The module bytes of the manifest `digest` of `source`'s repository,
+    /// from the cache or the registry. The manifest and the layer are each
+    /// checked against their digests, and the manifest must be a Wasm
+    /// artifact with exactly one `application/wasm` layer.
+    pub async fn fetch(&self, source: &OciSource, digest: &str) -> anyhow::Result<Vec<u8>> {
+        let at = source.reference.clone_with_digest(digest.to_string());
+        // A digest names its content for good: what was pulled once needs
+        // no registry again (a restart while the registry is down).
+        let raw = match self.cached(digest, "json") {
+            Some(raw) => raw,
+            None => {
+                let (raw, _) = self
+                    .client
+                    .pull_manifest_raw(&at, &self.auth, &[OCI_IMAGE_MEDIA_TYPE])
+                    .await
+                    .with_context(|| format!("cannot pull the manifest of {}", source.text))?;
+                raw.to_vec()
+            }
+        };
+        let actual = sha256(&raw);
+        anyhow::ensure!(
+            actual == digest,
+            "{}: the registry's manifest has digest {actual}, not {digest}",
+            source.text
+        );
+        let manifest: OciImageManifest = serde_json::from_slice(&raw).with_context(|| {
+            format!("{}: the manifest is not an OCI image manifest", source.text)
+        })?;
+        anyhow::ensure!(
+            manifest.config.media_type == CONFIG_MEDIA_TYPE,
+            "{}: config media type {:?}, expected {CONFIG_MEDIA_TYPE} (a Wasm OCI artifact)",
+            source.text,
+            manifest.config.media_type
+        );
+        let [layer] = manifest.layers.as_slice() else {
+            anyhow::bail!(
+                "{}: {} layers, expected exactly one {LAYER_MEDIA_TYPE} layer",
+                source.text,
+                manifest.layers.len()
+            );
+        };
+        anyhow::ensure!(
+            layer.media_type == LAYER_MEDIA_TYPE,
+            "{}: layer media type {:?}, expected {LAYER_MEDIA_TYPE}",
+            source.text,
+            layer.media_type
+        );
+        self.store(digest, "json", &raw);
+        if let Some(bytes) = self.cached(&layer.digest, "wasm") {
+            return Ok(bytes);
+        }
+        let mut bytes = Vec::new();
+        self.client
+            .pull_blob(&at, layer, &mut bytes)
+            .await
+            .with_context(|| format!("cannot pull the module of {}", source.text))?;
+        // oci-client checks the digest while streaming; the cache relies on it.
+        let actual = sha256(&bytes);
+        anyhow::ensure!(
+            actual == layer.digest,
+            "{}: the module blob has digest {actual}, not {}",
+            source.text,
+            layer.digest
+        );
+        self.store(&layer.digest, "wasm", &bytes);
+        Ok(bytes)
+    }
+
+    /// `<cache>/oci/sha256-<hex>.<extension>`.
+    fn cache_path(&self, digest: &str, extension: &str) -> Option<PathBuf> {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .filter(|h| is_sha256_hex(h))?;
+        Some(
+            self.cache
+                .as_ref()?
+                .join(format!("sha256-{hex}.{extension}")),
+        )
+    }
+
+    /// A cached blob, only when it still has its digest.
+    fn cached(&self, digest: &str, extension: &str) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.cache_path(digest, extension)?).ok()?;
+        (sha256(&bytes) == digest).then_some(bytes)
+    }
+
+    /// Best effort: a cache that cannot be written costs a pull next time.
+    fn store(&self, digest: &str, extension: &str, bytes: &[u8]) {
+        let Some(path) = self.cache_path(digest, extension) else {
+            return;
+        };
+        if path.exists() {
+            return;
+        }
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                let partial = path.with_extension("partial");
+                std::fs::write(&partial, bytes)?;
+                std::fs::rename(&partial, &path)
+            });
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "cannot cache what was pulled");
+        }
+    }
+
+    /// Publishes `module` under `reference` as a Wasm OCI artifact and
+    /// returns the manifest digest to pin.
+    pub async fn push(&self, reference: &Reference, module: Vec<u8>) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            module.starts_with(b"\0asm"),
+            "not a WebAssembly binary (no \\0asm header)"
+        );
+        let layer = ImageLayer::new(module, LAYER_MEDIA_TYPE.to_string(), None);
+        let config = serde_json::json!({
+            "architecture": "wasm",
+            "os": "wasip2",
+            "layerDigests": [layer.sha256_digest()],
+        });
+        let config = Config::new(
+            serde_json::to_vec(&config)?,
+            CONFIG_MEDIA_TYPE.to_string(),
+            None,
+        );
+        let mut manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, None);
+        manifest.media_type = Some(OCI_IMAGE_MEDIA_TYPE.to_string());
+        self.client
+            .push(reference, &[layer], config, &self.auth, Some(manifest))
+            .await
+            .with_context(|| format!("cannot push to {reference}"))?;
+        self.client
+            .fetch_manifest_digest(reference, &self.auth)
+            .await
+            .with_context(|| format!("cannot read back the digest of {reference}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_name_a_registry_and_a_tag_or_digest() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let pinned =
+            OciSource::parse(&format!("oci://127.0.0.1:5000/platform/cluster@{digest}")).unwrap();
+        assert_eq!(pinned.pinned(), Some(digest.as_str()));
+        assert_eq!(pinned.reference.registry(), "127.0.0.1:5000");
+        let followed = OciSource::parse("oci://ghcr.io/team/cluster:v1").unwrap();
+        assert_eq!(followed.pinned(), None);
+        assert_eq!(followed.reference.tag(), Some("v1"));
+        for bad in [
+            "ghcr.io/team/cluster:v1",
+            "oci://cluster",
+            "oci://ghcr.io/team/cluster",
+            "oci://ghcr.io/team/cluster@sha256:abc",
+        ] {
+            assert!(OciSource::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Modules from an OCI registry: a real registry on loopback (Debian's
+//! `docker-registry`), `push`, a module pinned by digest, a followed tag
+//! moving while calls are in flight, a blob that does not match its digest,
+//! and a registry that goes down and comes back.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::registry::LocalRegistry;
+use common::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_function-cluster-platform");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// Pushes `module` to `reference` (a tag) and returns the pinned reference
+/// `push` prints.
+fn push(registry: &LocalRegistry, reference: &str, module: &Path) -> String {
+    let out = run(&[
+        "push",
+        &format!("oci://{}/{reference}", registry.host),
+        &module.display().to_string(),
+        "--insecure-registry",
+        &registry.host,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn push_bytes(registry: &LocalRegistry, reference: &str, bytes: &[u8]) -> String {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
+    push(registry, reference, file.path())
+}
+
+fn digest_of(pinned: &str) -> &str {
+    pinned.rsplit_once('@').unwrap().1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_module_is_a_wasm_artifact_served_by_digest() {
+    let registry = LocalRegistry::start();
+    let module = wasm(CLUSTER_WASM);
+    let pinned = push(&registry, "platform/cluster:v1", &module);
+    assert!(
+        pinned.starts_with(&format!("oci://{}/platform/cluster@sha256:", registry.host)),
+        "{pinned}"
+    );
+
+    // The registry holds the CNCF Wasm artifact layout, read from its own
+    // storage rather than through this project's client.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(registry.blob(digest_of(&pinned))).unwrap()).unwrap();
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.wasm.config.v0+json"
+    );
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0]["mediaType"], "application/wasm");
+    let bytes = std::fs::read(&module).unwrap();
+    assert_eq!(
+        layers[0]["digest"],
+        format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+    );
+
+    // A host with an empty modules directory serves it.
+    let empty = modules_dir(&[]);
+    let address = serve(
+        empty.path(),
+        &[
+            "--insecure",
+            "--module-source",
+            &pinned,
+            "--insecure-registry",
+            &registry.host,
+        ],
+    )
+    .await;
+    let mut client = insecure_client(&address).await;
+    let rsp = client
+        .run_function(cluster_request("oci"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        rsp.results
+            .iter()
+            .all(|r| r.severity != function_sdk_rust::proto::v1::Severity::Fatal as i32),
+        "{:?}",
+        rsp.results
+    );
+    assert!(rsp.desired.unwrap().resources.len() > 20);
+}
+
+#[test]
+fn a_blob_that_does_not_match_its_digest_is_refused() {
+    let registry = LocalRegistry::start();
+    let pinned = push_bytes(&registry, "test/hostile:v1", &variant("1.0.0", &[], &[]));
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(registry.blob(digest_of(&pinned))).unwrap()).unwrap();
+    let layer = registry.blob(manifest["layers"][0]["digest"].as_str().unwrap());
+    let mut bytes = std::fs::read(&layer).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&layer, bytes).unwrap();
+
+    let empty = modules_dir(&[]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "compile",
+        "--modules-dir",
+        &empty.path().display().to_string(),
+        "--cache-dir",
+        &cache.path().display().to_string(),
+        "--module-source",
+        &pinned,
+        "--insecure-registry",
+        &registry.host,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a tampered module was compiled");
+    assert!(stderr.contains("module sources not loaded"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("digest"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() {
+    let mut registry = LocalRegistry::start();
+    let tag = format!("oci://{}/test/hostile:live", registry.host);
+    push_bytes(&registry, "test/hostile:live", &variant("1.0.0", &[], &[]));
+    let empty = modules_dir(&[]);
+    let address = serve(
+        empty.path(),
+        &[
+            "--insecure",
+            "--module-source",
+            &tag,
+            "--insecure-registry",
+            &registry.host,
+            "--module-poll",
+            "200ms",
+        ],
+    )
+    .await;
+    let mut client = insecure_client(&address).await;
+    let version = |rsp: tonic::Response<_>| served_version(&rsp.into_inner());
+    assert_eq!(
+        version(client.run_function(hostile_request("gcp")).await.unwrap()),
+        Ok("1.0.0".into())
+    );
+
+    // Calls keep flowing while the tag moves twice.
+    let done = Arc::new(AtomicBool::new(false));
+    let load = {
+        let done = done.clone();
+        let mut client = client.clone();
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let rsp = client.run_function(hostile_request("gcp")).await;
+                answers.push(
+                    rsp.map_err(|s| s.to_string())
+                        .and_then(|r| served_version(&r.into_inner())),
+                );
+            }
+            answers
+        })
+    };
+    for next in ["2.0.0", "3.0.0"] {
+        push_bytes(&registry, "test/hostile:live", &variant(next, &[], &[]));
+        wait_for_version(&mut client, next).await;
+    }
+    done.store(true, Ordering::Relaxed);
+    let answers = load.await.unwrap();
+    assert!(answers.len() > 10, "only {} calls", answers.len());
+    for answer in &answers {
+        let version = answer
+            .as_ref()
+            .unwrap_or_else(|e| panic!("a call failed: {e}"));
+        assert!(
+            ["1.0.0", "2.0.0", "3.0.0"].contains(&version.as_str()),
+            "{version}"
+        );
+    }
+
+    // The registry goes away: the module keeps serving through failed polls.
+    registry.stop();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        version(client.run_function(hostile_request("gcp")).await.unwrap()),
+        Ok("3.0.0".into())
+    );
+    // Back, with a new digest under the tag: it is picked up.
+    registry.resume();
+    push_bytes(&registry, "test/hostile:live", &variant("4.0.0", &[], &[]));
+    wait_for_version(&mut client, "4.0.0").await;
+}
+
+async fn wait_for_version(
+    client: &mut function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient<tonic::transport::Channel>,
+    version: &str,
+) {
+    for _ in 0..200 {
+        let rsp = client.run_function(hostile_request("gcp")).await.unwrap();
+        if served_version(&rsp.into_inner()).as_deref() == Ok(version) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{version} was never served");
+}
