@@ -16,11 +16,13 @@ RUN make warm-cache HOST=target/release/function-cluster-platform \
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/function-cluster-platform /function
 COPY --from=build /out/modules /modules
-COPY --from=build /out/cache /cache
+# The cache stays writable: modules pulled from registries are kept there.
+COPY --from=build --chown=65532:65532 /out/cache /cache
 # Crossplane passes no arguments (TLS comes from TLS_SERVER_CERTS_DIR);
 # `crossplane render` passes a bare --insecure. Mount a writable volume over
 # /modules to upload or swap modules at run time.
 ENV MODULES_DIR=/modules CACHE_DIR=/cache
-EXPOSE 9443
+# gRPC; /livez, /readyz and /modules for the kubelet.
+EXPOSE 9443 8081
 USER nonroot:nonroot
 ENTRYPOINT ["/function"]

@@ -66,6 +66,11 @@ pub struct ServeArgs {
     pub host: HostArgs,
     #[command(flatten)]
     pub upload: UploadArgs,
+
+    /// Serve /livez, /readyz and /modules here, for the kubelet; empty
+    /// turns them off.
+    #[arg(long, env = "PROBE_ADDRESS", default_value = "0.0.0.0:8081")]
+    pub probe_address: String,
 }
 
 /// The opt-in module upload API.

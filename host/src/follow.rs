@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::admission::Admission;
 use crate::metrics::{Metrics, SourceLabels};
 use crate::oci::{OciSource, Registries};
+use crate::probes::Readiness;
 use crate::reload::Reloader;
 use crate::runtime::LoadedModule;
 use crate::source::Source;
@@ -45,6 +46,7 @@ pub struct Follower {
     pub poll: Duration,
     /// Wakes every follower at once (SIGHUP).
     pub wake: Arc<Notify>,
+    pub readiness: Arc<Readiness>,
 }
 
 impl Follower {
@@ -64,6 +66,7 @@ impl Follower {
             }
             let wait = match self.step(&source, serving.as_deref()).await {
                 Ok(digest) => {
+                    self.readiness.admitted(&source.text);
                     serving = Some(digest);
                     retry = FIRST_RETRY;
                     self.poll

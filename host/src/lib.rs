@@ -13,6 +13,7 @@ pub mod guest_log;
 pub mod limits;
 pub mod metrics;
 pub mod oci;
+pub mod probes;
 pub mod registry;
 pub mod reload;
 pub mod render;

@@ -7,6 +7,7 @@ use crate::cli::{HostArgs, ServeArgs};
 use crate::follow::Follower;
 use crate::metrics::Metrics;
 use crate::oci::{OciSource, Registries};
+use crate::probes::Readiness;
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::runtime::Runtime;
@@ -148,6 +149,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.host.module_settle,
         metrics.clone(),
     ));
+    let readiness = Arc::new(Readiness::new(
+        sources
+            .iter()
+            .filter(|(_, digest)| digest.is_none())
+            .map(|(s, _)| s.text.clone()),
+    ));
+    if !args.probe_address.is_empty() {
+        let address = args
+            .probe_address
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--probe-address {:?}: {e}", args.probe_address))?;
+        crate::probes::spawn(address, readiness.clone(), dispatcher.clone());
+    }
     let wake = Arc::new(tokio::sync::Notify::new());
     let follower = Arc::new(Follower {
         registries,
@@ -156,6 +170,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics,
         poll: args.host.registry.module_poll,
         wake: wake.clone(),
+        readiness,
     });
     for (source, digest) in sources {
         follower.spawn(source, digest);

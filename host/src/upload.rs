@@ -4,10 +4,8 @@
 //! admission as a file dropped in the directory and is written there
 //! atomically, so a restart keeps it.
 
-use crate::source::Source;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -21,6 +19,7 @@ use serde_json::json;
 use crate::admission::Admission;
 use crate::reload::{InstallError, Reloader};
 use crate::service::Dispatcher;
+use crate::source::Source;
 use crate::trust::signature_path;
 
 /// Header carrying the hex ed25519 signature of an upload.
@@ -125,26 +124,7 @@ fn file_name(name: &str) -> Result<String, ApiError> {
 }
 
 async fn list(State(uploads): State<Arc<Uploads>>) -> Response {
-    let modules: Vec<_> = uploads
-        .dispatcher
-        .registry()
-        .modules()
-        .iter()
-        .map(|m| {
-            json!({
-                "file": m.source.file().and_then(|f| f.file_name()).map(|f| f.to_string_lossy().to_string()),
-                "source": m.source.to_string(),
-                "name": m.info.name,
-                "version": m.info.version,
-                "modules": m.info.modules,
-                "clouds": m.info.clouds,
-                "sha256": m.digest,
-                "loadedAt": chrono::DateTime::<chrono::Utc>::from(m.loaded_at).to_rfc3339(),
-                "calls": m.calls.load(Ordering::Relaxed),
-            })
-        })
-        .collect();
-    Json(json!({"modules": modules})).into_response()
+    Json(crate::probes::modules(&uploads.dispatcher)).into_response()
 }
 
 async fn upload(

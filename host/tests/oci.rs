@@ -223,3 +223,93 @@ async fn wait_for_version(
     }
     panic!("{version} was never served");
 }
+
+/// `/readyz` holds while a source has no module admitted (its registry is
+/// down at start), `/livez` answers meanwhile, and `/modules` then shows
+/// where the module came from and its digest.
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_waits_for_every_source_and_modules_shows_where_each_came_from() {
+    let mut registry = LocalRegistry::start();
+    // A digest no earlier run has cached, so the source needs the registry.
+    let unique = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let bytes = variant(&format!("ready-{unique}"), &[], &[]);
+    let pinned = push_bytes(&registry, "test/readiness:v1", &bytes);
+    registry.stop();
+    let probes = format!("127.0.0.1:{}", free_port());
+    let empty = modules_dir(&[]);
+    serve(
+        empty.path(),
+        &[
+            "--insecure",
+            "--module-source",
+            &pinned,
+            "--insecure-registry",
+            &registry.host,
+            "--module-poll",
+            "200ms",
+            &format!("--probe-address={probes}"),
+        ],
+    )
+    .await;
+    let (status, body) = http(&probes, "GET", "/readyz", None, b"").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(&pinned), "{body}");
+    assert_eq!(http(&probes, "GET", "/livez", None, b"").await.0, 200);
+
+    registry.resume();
+    let mut ready = false;
+    for _ in 0..100 {
+        if http(&probes, "GET", "/readyz", None, b"").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "never ready once the registry was back");
+    let (status, body) = http(&probes, "GET", "/modules", None, b"").await;
+    assert_eq!(status, 200);
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let module = &listed["modules"][0];
+    assert_eq!(module["source"], pinned.as_str());
+    assert_eq!(module["sha256"], hex::encode(Sha256::digest(&bytes)));
+}
+
+/// What a digest names never changes: once pulled, a pinned module loads
+/// from the cache with its registry down, as a restarting replica does.
+#[test]
+fn a_pinned_module_once_pulled_loads_without_its_registry() {
+    let mut registry = LocalRegistry::start();
+    let pinned = push_bytes(&registry, "test/cached:v1", &variant("1.0.0", &[], &[]));
+    let empty = modules_dir(&[]);
+    let cache = tempfile::tempdir().unwrap();
+    let compile = |registry: &LocalRegistry| {
+        run(&[
+            "compile",
+            "--modules-dir",
+            &empty.path().display().to_string(),
+            "--cache-dir",
+            &cache.path().display().to_string(),
+            "--module-source",
+            &pinned,
+            "--insecure-registry",
+            &registry.host,
+        ])
+    };
+    let first = compile(&registry);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    registry.stop();
+    let again = compile(&registry);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("compiled hostile-guest@1.0.0"));
+}

@@ -165,6 +165,9 @@ pub async fn serve(modules: &Path, extra: &[&str]) -> String {
     if !extra.contains(&"--metrics-address") {
         argv.push("--metrics-address=".into());
     }
+    if !extra.iter().any(|a| a.starts_with("--probe-address")) {
+        argv.push("--probe-address=".into());
+    }
     let cli = fnhost::cli::Cli::try_parse_from(argv).unwrap();
     tokio::spawn(async move {
         if let Err(e) = fnhost::server::serve(cli.serve).await {
