@@ -45,9 +45,8 @@ pub enum Command {
         /// oci://REGISTRY/REPOSITORY:TAG
         reference: String,
         module: PathBuf,
-        /// A registry host (host:port) spoken to over plain HTTP.
-        #[arg(long = "insecure-registry")]
-        insecure_registries: Vec<String>,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
     /// Sign a module: writes <module>.wasm.sig beside it.
     Sign {
@@ -161,13 +160,24 @@ pub struct RegistryArgs {
         value_delimiter = ','
     )]
     pub insecure_registries: Vec<String>,
+
+    /// Registry credentials: a Docker config (the .dockerconfigjson of an
+    /// image pull secret).
+    #[arg(long, env = "REGISTRY_CONFIG")]
+    pub registry_config: Option<PathBuf>,
+
+    /// PEM certificates trusted for registries, beside the system roots.
+    #[arg(long, env = "REGISTRY_CA")]
+    pub registry_ca: Option<PathBuf>,
 }
 
 impl RegistryArgs {
-    pub fn access(&self) -> crate::oci::Access {
-        crate::oci::Access {
-            insecure: self.insecure_registries.clone(),
-        }
+    pub fn access(&self) -> anyhow::Result<crate::oci::Access> {
+        crate::oci::Access::load(
+            &self.insecure_registries,
+            self.registry_config.as_deref(),
+            self.registry_ca.as_deref(),
+        )
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cli;
 pub mod clock_guard;
 pub mod convert;
+pub mod dockerconfig;
 pub mod follow;
 pub mod guest_log;
 pub mod limits;

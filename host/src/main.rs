@@ -24,8 +24,8 @@ fn main() -> std::process::ExitCode {
         Some(Command::Push {
             reference,
             module,
-            insecure_registries,
-        }) => push(&reference, &module, insecure_registries),
+            registry,
+        }) => push(&reference, &module, &registry),
         Some(Command::Compile(args)) => {
             init_logging(false);
             fnhost::server::compile(&args.host)
@@ -111,7 +111,11 @@ fn sign(key: &std::path::Path, module: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// Publishes a module and prints the reference to pin, by digest.
-fn push(reference: &str, module: &std::path::Path, insecure: Vec<String>) -> anyhow::Result<()> {
+fn push(
+    reference: &str,
+    module: &std::path::Path,
+    registry: &fnhost::cli::RegistryArgs,
+) -> anyhow::Result<()> {
     let source = fnhost::oci::OciSource::parse(reference)?;
     anyhow::ensure!(
         source.pinned().is_none(),
@@ -119,7 +123,7 @@ fn push(reference: &str, module: &std::path::Path, insecure: Vec<String>) -> any
     );
     let bytes = std::fs::read(module)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", module.display()))?;
-    let registries = fnhost::oci::Registries::new(&fnhost::oci::Access { insecure }, None);
+    let registries = fnhost::oci::Registries::new(&registry.access()?, None);
     let digest = runtime()?.block_on(registries.push(&source.reference, bytes))?;
     let repository = format!(
         "oci://{}/{}",

@@ -3,14 +3,21 @@
 //! layer), through `oci-client`: resolving a tag to a digest, pulling a
 //! module by digest into an on-disk cache, and pushing one.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::client::{
+    Certificate, CertificateEncoding, ClientConfig, ClientProtocol, Config, ImageLayer,
+};
 use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciImageManifest};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
+
+use crate::dockerconfig::{self, Credentials};
 
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
@@ -74,12 +81,50 @@ fn sha256(bytes: &[u8]) -> String {
 pub struct Access {
     /// Hosts (`host:port`) spoken to over plain HTTP.
     pub insecure: Vec<String>,
+    /// Credentials by registry host; anonymous elsewhere.
+    pub credentials: BTreeMap<String, Credentials>,
+    /// DER certificates trusted beside the system roots.
+    pub extra_roots: Vec<Vec<u8>>,
+}
+
+impl Access {
+    /// Reads `--registry-config` (a Docker config) and `--registry-ca` (a
+    /// PEM bundle).
+    pub fn load(
+        insecure: &[String],
+        config: Option<&Path>,
+        ca: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let credentials = config
+            .map(dockerconfig::load)
+            .transpose()?
+            .unwrap_or_default();
+        let mut extra_roots = Vec::new();
+        if let Some(ca) = ca {
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("cannot read --registry-ca {}", ca.display()))?;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert.with_context(|| format!("--registry-ca {}", ca.display()))?;
+                extra_roots.push(cert.to_vec());
+            }
+            anyhow::ensure!(
+                !extra_roots.is_empty(),
+                "--registry-ca {} holds no PEM certificate",
+                ca.display()
+            );
+        }
+        Ok(Self {
+            insecure: insecure.to_vec(),
+            credentials,
+            extra_roots,
+        })
+    }
 }
 
 /// A registry client with the module cache beside it.
 pub struct Registries {
     client: Client,
-    auth: RegistryAuth,
+    credentials: BTreeMap<String, Credentials>,
     /// Manifests and modules already pulled, by digest.
     cache: Option<PathBuf>,
 }
@@ -93,12 +138,28 @@ impl Registries {
         };
         let client = Client::new(ClientConfig {
             protocol,
+            extra_root_certificates: access
+                .extra_roots
+                .iter()
+                .map(|der| Certificate {
+                    encoding: CertificateEncoding::Der,
+                    data: der.clone(),
+                })
+                .collect(),
             ..ClientConfig::default()
         });
         Self {
             client,
-            auth: RegistryAuth::Anonymous,
+            credentials: access.credentials.clone(),
             cache: cache.map(|c| c.join("oci")),
+        }
+    }
+
+    /// The credentials for `reference`'s registry, or anonymous access.
+    fn auth(&self, reference: &Reference) -> RegistryAuth {
+        match self.credentials.get(reference.resolve_registry()) {
+            Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
+            None => RegistryAuth::Anonymous,
         }
     }
 
@@ -109,7 +170,7 @@ impl Registries {
             return Ok(digest.to_string());
         }
         self.client
-            .fetch_manifest_digest(&source.reference, &self.auth)
+            .fetch_manifest_digest(&source.reference, &self.auth(&source.reference))
             .await
             .with_context(|| format!("cannot resolve {}", source.text))
     }
@@ -127,7 +188,7 @@ impl Registries {
             None => {
                 let (raw, _) = self
                     .client
-                    .pull_manifest_raw(&at, &self.auth, &[OCI_IMAGE_MEDIA_TYPE])
+                    .pull_manifest_raw(&at, &self.auth(&at), &[OCI_IMAGE_MEDIA_TYPE])
                     .await
                     .with_context(|| format!("cannot pull the manifest of {}", source.text))?;
                 raw.to_vec()
@@ -242,11 +303,17 @@ impl Registries {
         let mut manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, None);
         manifest.media_type = Some(OCI_IMAGE_MEDIA_TYPE.to_string());
         self.client
-            .push(reference, &[layer], config, &self.auth, Some(manifest))
+            .push(
+                reference,
+                &[layer],
+                config,
+                &self.auth(reference),
+                Some(manifest),
+            )
             .await
             .with_context(|| format!("cannot push to {reference}"))?;
         self.client
-            .fetch_manifest_digest(reference, &self.auth)
+            .fetch_manifest_digest(reference, &self.auth(reference))
             .await
             .with_context(|| format!("cannot read back the digest of {reference}"))
     }

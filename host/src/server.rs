@@ -72,7 +72,7 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
     let admission = Arc::new(Admission::new(runtime, trust));
     let mut modules = admission.load_dir(&host.modules_dir)?.modules();
     let registries = Arc::new(Registries::new(
-        &host.registry.access(),
+        &host.registry.access()?,
         host.cache_dir.as_deref(),
     ));
     let mut serving = Vec::new();

@@ -313,3 +313,98 @@ fn a_pinned_module_once_pulled_loads_without_its_registry() {
     );
     assert!(String::from_utf8_lossy(&again.stdout).contains("compiled hostile-guest@1.0.0"));
 }
+
+/// A registry behind HTTPS with a private CA and basic auth: pushed to and
+/// pulled from with `--registry-ca` and the credentials of a Docker config
+/// (an image pull secret's `.dockerconfigjson`); without either, refused.
+#[test]
+fn a_private_registry_is_reached_with_its_ca_and_a_docker_config() {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let secured = common::registry::Secured {
+        certificate: (leaf.pem(), leaf_key.serialize_pem()),
+        user: ("robot".into(), "s3cret-pass".into()),
+    };
+    let registry = LocalRegistry::start_with(Some(&secured));
+
+    let files = tempfile::tempdir().unwrap();
+    let ca_file = files.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "robot:s3cret-pass",
+    );
+    let config = files.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            registry.host
+        ),
+    )
+    .unwrap();
+    let (ca_file, config) = (ca_file.display().to_string(), config.display().to_string());
+    let module = wasm(HOSTILE_WASM).display().to_string();
+
+    let out = run(&[
+        "push",
+        &format!("oci://{}/private/hostile:v1", registry.host),
+        &module,
+        "--registry-ca",
+        &ca_file,
+        "--registry-config",
+        &config,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pinned = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    let empty = modules_dir(&[]);
+    let compile = |extra: &[&str]| {
+        let cache = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "compile".to_string(),
+            "--modules-dir".into(),
+            empty.path().display().to_string(),
+            "--cache-dir".into(),
+            cache.path().display().to_string(),
+            "--module-source".into(),
+            pinned.clone(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args)
+    };
+    let both = compile(&["--registry-ca", &ca_file, "--registry-config", &config]);
+    assert!(
+        both.status.success(),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+    for (what, extra) in [
+        (
+            "without credentials",
+            vec!["--registry-ca", ca_file.as_str()],
+        ),
+        ("without the CA", vec!["--registry-config", config.as_str()]),
+    ] {
+        let out = compile(&extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what}: loaded");
+        assert!(
+            stderr.contains("module sources not loaded"),
+            "{what}: {stderr}"
+        );
+    }
+}

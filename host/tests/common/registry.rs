@@ -14,26 +14,50 @@ use tempfile::TempDir;
 pub struct LocalRegistry {
     /// `127.0.0.1:<port>`, as module sources and `--insecure-registry` name it.
     pub host: String,
+    tls: bool,
     storage: TempDir,
     config: PathBuf,
     child: Option<Child>,
 }
 
+/// What a registry that is not open to all asks for.
+pub struct Secured {
+    /// PEM certificate and key for `127.0.0.1`.
+    pub certificate: (String, String),
+    /// The one user's name and password (basic auth).
+    pub user: (String, String),
+}
+
 impl LocalRegistry {
+    /// Plain HTTP, anonymous.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// HTTPS with the given certificate, and only the given user.
+    pub fn start_with(secured: Option<&Secured>) -> Self {
         let storage = tempfile::tempdir().unwrap();
         let host = format!("127.0.0.1:{}", super::free_port());
         let config = storage.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
-                storage.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            storage.path().join("data").display()
+        );
+        if let Some(secured) = secured {
+            let dir = storage.path();
+            std::fs::write(dir.join("tls.crt"), &secured.certificate.0).unwrap();
+            std::fs::write(dir.join("tls.key"), &secured.certificate.1).unwrap();
+            let hash = bcrypt::hash(&secured.user.1, 4).unwrap();
+            std::fs::write(dir.join("htpasswd"), format!("{}:{hash}\n", secured.user.0)).unwrap();
+            text.push_str(&format!(
+                "  tls:\n    certificate: {0}/tls.crt\n    key: {0}/tls.key\nauth:\n  htpasswd:\n    realm: test\n    path: {0}/htpasswd\n",
+                dir.display()
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
         let mut registry = Self {
             host,
+            tls: secured.is_some(),
             storage,
             config,
             child: None,
@@ -71,11 +95,14 @@ impl LocalRegistry {
         }
     }
 
-    /// `GET /v2/` answers 200.
+    /// `GET /v2/` answers (with TLS: the port accepts connections).
     fn answers(&self) -> bool {
         let Ok(mut stream) = TcpStream::connect(&self.host) else {
             return false;
         };
+        if self.tls {
+            return true;
+        }
         let request = format!(
             "GET /v2/ HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
             self.host
@@ -83,7 +110,7 @@ impl LocalRegistry {
         let mut answer = String::new();
         stream.write_all(request.as_bytes()).is_ok()
             && stream.read_to_string(&mut answer).is_ok()
-            && answer.starts_with("HTTP/1.1 200")
+            && answer.starts_with("HTTP/1.1 ")
     }
 
     /// Where the registry keeps the blob of `digest` (`sha256:<hex>`).
