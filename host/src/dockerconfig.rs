@@ -37,9 +37,17 @@ pub fn load(path: &Path) -> anyhow::Result<BTreeMap<String, Credentials>> {
 }
 
 pub fn parse(text: &str) -> anyhow::Result<BTreeMap<String, Credentials>> {
-    let file: File = serde_json::from_str(text).context(
-        "not a Docker config: expected {\"auths\": {\"<registry>\": {\"auth\": \"...\"}}}",
-    )?;
+    const SHAPE: &str =
+        "not a Docker config: expected {\"auths\": {\"<registry>\": {\"auth\": \"...\"}}}";
+    let value: serde_json::Value = serde_json::from_str(text).context(SHAPE)?;
+    anyhow::ensure!(value.is_object(), SHAPE);
+    for helper in ["credsStore", "credHelpers"] {
+        anyhow::ensure!(
+            value.get(helper).is_none(),
+            "{helper}: credential helpers are not run; put the credentials under auths"
+        );
+    }
+    let file: File = serde_json::from_value(value).context(SHAPE)?;
     let mut out = BTreeMap::new();
     for (key, entry) in file.auths {
         let host = host_of(&key);
@@ -106,5 +114,7 @@ mod tests {
         let err = parse(r#"{"auths": {"ghcr.io": {}}}"#).unwrap_err();
         assert!(format!("{err:#}").contains("auths.ghcr.io"), "{err:#}");
         assert!(parse("[]").is_err());
+        let err = parse(r#"{"credsStore": "desktop"}"#).unwrap_err();
+        assert!(format!("{err:#}").contains("credsStore"), "{err:#}");
     }
 }
