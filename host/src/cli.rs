@@ -169,6 +169,12 @@ pub struct RegistryArgs {
     /// PEM certificates trusted for registries, beside the system roots.
     #[arg(long, env = "REGISTRY_CA")]
     pub registry_ca: Option<PathBuf>,
+
+    /// A cosign public key (PEM): registry modules are admitted only with a
+    /// cosign signature by one of these keys. Repeatable; COSIGN_KEYS takes
+    /// a comma-separated list.
+    #[arg(long = "cosign-key", env = "COSIGN_KEYS", value_delimiter = ',')]
+    pub cosign_keys: Vec<PathBuf>,
 }
 
 impl RegistryArgs {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::admission::Admission;
+use crate::cosign::CosignKeys;
 use crate::metrics::{Metrics, SourceLabels};
 use crate::oci::{OciSource, Registries};
 use crate::probes::Readiness;
@@ -26,9 +27,13 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 pub async fn pull(
     registries: &Registries,
     admission: &Arc<Admission>,
+    keys: Option<&CosignKeys>,
     source: &OciSource,
     digest: &str,
 ) -> anyhow::Result<LoadedModule> {
+    if let Some(keys) = keys {
+        registries.verify(source, digest, keys).await?;
+    }
     let bytes = registries.fetch(source, digest).await?;
     let admission = admission.clone();
     let origin = Source::Oci(source.text.clone());
@@ -40,6 +45,8 @@ pub async fn pull(
 
 pub struct Follower {
     pub registries: Arc<Registries>,
+    /// With keys, only modules signed by one of them are admitted.
+    pub keys: Option<CosignKeys>,
     pub admission: Arc<Admission>,
     pub reloader: Arc<Reloader>,
     pub metrics: Metrics,
@@ -98,7 +105,14 @@ impl Follower {
         if serving == Some(digest.as_str()) {
             return Ok(digest);
         }
-        let module = pull(&self.registries, &self.admission, source, &digest).await?;
+        let module = pull(
+            &self.registries,
+            &self.admission,
+            self.keys.as_ref(),
+            source,
+            &digest,
+        )
+        .await?;
         let reloader = self.reloader.clone();
         let label = tokio::task::spawn_blocking(move || reloader.install(module, || Ok(())))
             .await

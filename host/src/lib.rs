@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cli;
 pub mod clock_guard;
 pub mod convert;
+pub mod cosign;
 pub mod dockerconfig;
 pub mod follow;
 pub mod guest_log;

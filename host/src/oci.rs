@@ -16,7 +16,9 @@ use oci_client::{Client, Reference};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
+use sigstore::registry::{Auth, OciReference};
 
+use crate::cosign::CosignKeys;
 use crate::dockerconfig::{self, Credentials};
 
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -124,6 +126,7 @@ impl Access {
 /// A registry client with the module cache beside it.
 pub struct Registries {
     client: Client,
+    access: Access,
     credentials: BTreeMap<String, Credentials>,
     /// Manifests and modules already pulled, by digest.
     cache: Option<PathBuf>,
@@ -131,28 +134,35 @@ pub struct Registries {
 
 impl Registries {
     pub fn new(access: &Access, cache: Option<&Path>) -> Self {
-        let protocol = if access.insecure.is_empty() {
-            ClientProtocol::Https
-        } else {
-            ClientProtocol::HttpsExcept(access.insecure.clone())
-        };
-        let client = Client::new(ClientConfig {
-            protocol,
-            extra_root_certificates: access
-                .extra_roots
-                .iter()
-                .map(|der| Certificate {
-                    encoding: CertificateEncoding::Der,
-                    data: der.clone(),
-                })
-                .collect(),
-            ..ClientConfig::default()
-        });
         Self {
-            client,
+            client: Client::new(client_config(access)),
+            access: access.clone(),
             credentials: access.credentials.clone(),
             cache: cache.map(|c| c.join("oci")),
         }
+    }
+
+    /// Succeeds when the manifest `digest` of `source` carries a cosign
+    /// signature by one of `keys`; checked before the module is pulled.
+    pub async fn verify(
+        &self,
+        source: &OciSource,
+        digest: &str,
+        keys: &CosignKeys,
+    ) -> anyhow::Result<()> {
+        let reference = &source.reference;
+        let image = OciReference::with_digest(
+            reference.registry().to_string(),
+            reference.repository().to_string(),
+            digest.to_string(),
+        );
+        let auth = match self.auth(reference) {
+            RegistryAuth::Basic(user, password) => Auth::Basic(user, password),
+            _ => Auth::Anonymous,
+        };
+        keys.verify(&image, sigstore_config(&self.access), &auth)
+            .await
+            .with_context(|| format!("{} ({digest}) refused", source.text))
     }
 
     /// The credentials for `reference`'s registry, or anonymous access.
@@ -316,6 +326,50 @@ impl Registries {
             .fetch_manifest_digest(reference, &self.auth(reference))
             .await
             .with_context(|| format!("cannot read back the digest of {reference}"))
+    }
+}
+
+/// The client settings for `access`: plain HTTP only for its insecure
+/// hosts, its certificates beside the system roots.
+fn client_config(access: &Access) -> ClientConfig {
+    let protocol = if access.insecure.is_empty() {
+        ClientProtocol::Https
+    } else {
+        ClientProtocol::HttpsExcept(access.insecure.clone())
+    };
+    ClientConfig {
+        protocol,
+        extra_root_certificates: access
+            .extra_roots
+            .iter()
+            .map(|der| Certificate {
+                encoding: CertificateEncoding::Der,
+                data: der.clone(),
+            })
+            .collect(),
+        ..ClientConfig::default()
+    }
+}
+
+/// The same settings for the cosign client, which has its own types.
+fn sigstore_config(access: &Access) -> sigstore::registry::ClientConfig {
+    use sigstore::registry as s;
+    let protocol = if access.insecure.is_empty() {
+        s::ClientProtocol::Https
+    } else {
+        s::ClientProtocol::HttpsExcept(access.insecure.clone())
+    };
+    s::ClientConfig {
+        protocol,
+        extra_root_certificates: access
+            .extra_roots
+            .iter()
+            .map(|der| s::Certificate {
+                encoding: s::CertificateEncoding::Der,
+                data: der.clone(),
+            })
+            .collect(),
+        ..s::ClientConfig::default()
     }
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::admission::Admission;
 use crate::cli::{HostArgs, ServeArgs};
+use crate::cosign::CosignKeys;
 use crate::follow::Follower;
 use crate::metrics::Metrics;
 use crate::oci::{OciSource, Registries};
@@ -12,7 +13,6 @@ use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, FunctionService};
-use crate::source::Source;
 use crate::trust::TrustedKeys;
 use crate::upload::Uploads;
 use crate::watch::WatchHandle;
@@ -23,6 +23,7 @@ pub struct Loaded {
     pub admission: Arc<Admission>,
     pub registry: Registry,
     pub registries: Arc<Registries>,
+    pub keys: Option<CosignKeys>,
     pub sources: Vec<(OciSource, Option<String>)>,
     /// Why each source that did not load did not.
     pub failures: Vec<String>,
@@ -75,6 +76,7 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
         &host.registry.access()?,
         host.cache_dir.as_deref(),
     ));
+    let keys = CosignKeys::load(&host.registry.cosign_keys)?;
     let mut serving = Vec::new();
     let mut failures = Vec::new();
     if !sources.is_empty() {
@@ -85,8 +87,9 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
             // A registry that is down at start is retried by the follower.
             let pulled = pulls.block_on(async {
                 let digest = registries.resolve(&source).await?;
-                let bytes = registries.fetch(&source, &digest).await?;
-                let module = admission.admit(&bytes, &Source::Oci(source.text.clone()), None)?;
+                let module =
+                    crate::follow::pull(&registries, &admission, keys.as_ref(), &source, &digest)
+                        .await?;
                 anyhow::Ok((digest, module))
             });
             match pulled {
@@ -115,6 +118,7 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
         admission,
         registry,
         registries,
+        keys,
         sources: serving,
         failures,
     })
@@ -127,6 +131,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admission,
         registry,
         registries,
+        keys,
         sources,
         ..
     } = load(&args.host)?;
@@ -165,6 +170,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let follower = Arc::new(Follower {
         registries,
+        keys,
         admission: admission.clone(),
         reloader: reloader.clone(),
         metrics,

@@ -408,3 +408,176 @@ fn a_private_registry_is_reached_with_its_ca_and_a_docker_config() {
         );
     }
 }
+
+/// An ECDSA P-256 key pair made with `openssl`, as `cosign` keys are.
+fn openssl_key_pair(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let public = dir.join(format!("{name}.pub"));
+    let ok = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        key.to_str().unwrap(),
+    ]);
+    ok(&[
+        "ec",
+        "-in",
+        key.to_str().unwrap(),
+        "-pubout",
+        "-out",
+        public.to_str().unwrap(),
+    ]);
+    (key, public)
+}
+
+/// Signs the manifest `digest` of `repository` as `cosign sign` does, with
+/// nothing of this project's code: a simple-signing payload naming the
+/// digest, its SHA-256 signed by `openssl` with `key`, stored as the layer
+/// of the `sha256-<hex>.sig` tag with cosign's signature annotation.
+async fn sign_like_cosign(registry: &LocalRegistry, repository: &str, digest: &str, key: &Path) {
+    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": format!("{}/{repository}", registry.host)},
+            "image": {"docker-manifest-digest": digest},
+            "type": "cosign container image signature",
+        },
+        "optional": null,
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let payload_file = dir.path().join("payload.json");
+    std::fs::write(&payload_file, &payload).unwrap();
+    let signature_file = dir.path().join("payload.sig");
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .arg("-out")
+        .arg(&signature_file)
+        .arg(&payload_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signature = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        std::fs::read(&signature_file).unwrap(),
+    );
+    let layer = ImageLayer::new(
+        payload,
+        "application/vnd.dev.cosign.simplesigning.v1+json".to_string(),
+        Some([("dev.cosignproject.cosign/signature".to_string(), signature)].into()),
+    );
+    let config = Config::oci_v1(
+        br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#
+            .to_vec(),
+        None,
+    );
+    let tag = format!("sha256-{}.sig", digest.strip_prefix("sha256:").unwrap());
+    let reference: oci_client::Reference = format!("{}/{repository}:{tag}", registry.host)
+        .parse()
+        .unwrap();
+    let client = oci_client::Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..ClientConfig::default()
+    });
+    client
+        .push(
+            &reference,
+            &[layer],
+            config,
+            &oci_client::secrets::RegistryAuth::Anonymous,
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+/// With `--cosign-key`, a followed tag moves only to a digest signed by
+/// that key: an unsigned digest and one signed by another key are refused
+/// while the signed module keeps serving, and the signature, once made,
+/// lets the new digest in.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_modules_signed_the_way_cosign_signs_by_a_given_key_are_admitted() {
+    let registry = LocalRegistry::start();
+    let keys = tempfile::tempdir().unwrap();
+    let (good, good_public) = openssl_key_pair(keys.path(), "good");
+    let (other, _) = openssl_key_pair(keys.path(), "other");
+    let repository = "test/signed";
+    let first = push_bytes(
+        &registry,
+        &format!("{repository}:live"),
+        &variant("1.0.0", &[], &[]),
+    );
+    sign_like_cosign(&registry, repository, digest_of(&first), &good).await;
+
+    let empty = modules_dir(&[]);
+    let source = format!("oci://{}/{repository}:live", registry.host);
+    let address = serve(
+        empty.path(),
+        &[
+            "--insecure",
+            "--module-source",
+            &source,
+            "--insecure-registry",
+            &registry.host,
+            "--module-poll",
+            "200ms",
+            "--cosign-key",
+            good_public.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let mut client = insecure_client(&address).await;
+    wait_for_version(&mut client, "1.0.0").await;
+
+    let second = push_bytes(
+        &registry,
+        &format!("{repository}:live"),
+        &variant("2.0.0", &[], &[]),
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rsp = client
+        .run_function(hostile_request("gcp"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        served_version(&rsp),
+        Ok("1.0.0".into()),
+        "an unsigned module was admitted"
+    );
+
+    sign_like_cosign(&registry, repository, digest_of(&second), &other).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rsp = client
+        .run_function(hostile_request("gcp"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        served_version(&rsp),
+        Ok("1.0.0".into()),
+        "a module signed by another key was admitted"
+    );
+
+    sign_like_cosign(&registry, repository, digest_of(&second), &good).await;
+    wait_for_version(&mut client, "2.0.0").await;
+}

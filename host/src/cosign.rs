@@ -1,0 +1,86 @@
+//! cosign signatures of registry modules, verified with `sigstore` before
+//! a module is compiled: found where cosign puts them (the
+//! `sha256-<digest>.sig` tag beside the module), each a simple-signing
+//! payload that must name the module's manifest digest, signed by one of
+//! the `--cosign-key` public keys.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sigstore::cosign::verification_constraint::{PublicKeyVerifier, VerificationConstraint};
+use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
+use sigstore::crypto::CosignVerificationKey;
+use sigstore::registry::{Auth, ClientConfig, OciReference};
+
+/// The public keys (PEM) a registry module must be signed by, one of them.
+#[derive(Clone)]
+pub struct CosignKeys {
+    keys: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl CosignKeys {
+    /// `None` when no key is given: registry modules need no signature.
+    pub fn load(paths: &[PathBuf]) -> anyhow::Result<Option<Self>> {
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let mut keys = Vec::new();
+        for path in paths {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read --cosign-key {}", path.display()))?;
+            CosignVerificationKey::try_from_pem(&pem).map_err(|e| {
+                anyhow::anyhow!(
+                    "--cosign-key {}: not a cosign public key (PEM): {e}",
+                    path.display()
+                )
+            })?;
+            keys.push((path.clone(), pem));
+        }
+        Ok(Some(Self { keys }))
+    }
+
+    /// Succeeds when a signature of `image` (a reference by digest) is by
+    /// one of the keys; `config` and `auth` reach its registry.
+    pub async fn verify(
+        &self,
+        image: &OciReference,
+        config: ClientConfig,
+        auth: &Auth,
+    ) -> anyhow::Result<()> {
+        let mut client = ClientBuilder::default()
+            .with_oci_client_config(config)
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the cosign client: {e}"))?;
+        let layers = client
+            .trusted_signature_layers(auth, image)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the cosign signatures of {image}: {e}"))?;
+        anyhow::ensure!(
+            !layers.is_empty(),
+            "{image} has no cosign signature (none under its sha256-<digest>.sig tag)"
+        );
+        for (path, pem) in &self.keys {
+            let verifier: Box<dyn VerificationConstraint> = Box::new(
+                PublicKeyVerifier::try_from(pem)
+                    .map_err(|e| anyhow::anyhow!("--cosign-key {}: {e}", path.display()))?,
+            );
+            let constraints = [verifier];
+            if verify_constraints(&layers, constraints.iter()).is_ok() {
+                tracing::info!(%image, key = %path.display(), "cosign signature verified");
+                return Ok(());
+            }
+        }
+        anyhow::bail!(
+            "{image}: none of its {} cosign signatures is by a --cosign-key ({})",
+            layers.len(),
+            self.files().join(", ")
+        )
+    }
+
+    fn files(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|(p, _)| Path::new(p).display().to_string())
+            .collect()
+    }
+}
