@@ -45,6 +45,10 @@ pub enum Command {
         /// oci://REGISTRY/REPOSITORY:TAG
         reference: String,
         module: PathBuf,
+        /// Also sign it as `cosign sign` does, with this private key (PKCS#8
+        /// PEM, or cosign's encrypted key with COSIGN_PASSWORD).
+        #[arg(long)]
+        key: Option<PathBuf>,
         #[command(flatten)]
         registry: RegistryArgs,
     },

@@ -12,6 +12,53 @@ use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
 use sigstore::crypto::CosignVerificationKey;
 use sigstore::registry::{Auth, ClientConfig, OciReference};
 
+/// Where cosign stores a signature: the layer of `sha256-<hex>.sig`.
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+
+/// The tag cosign keeps the signatures of the manifest `digest` under.
+pub fn signature_tag(digest: &str) -> String {
+    format!("sha256-{}.sig", digest.trim_start_matches("sha256:"))
+}
+
+/// The simple-signing payload `cosign sign` signs for the manifest
+/// `digest` of `repository` (`registry/repository`).
+pub fn payload(repository: &str, digest: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": repository},
+            "image": {"docker-manifest-digest": digest},
+            "type": "cosign container image signature",
+        },
+        "optional": null,
+    }))
+    .expect("a JSON value serialises")
+}
+
+/// Signs `payload` with a private key as cosign keeps them: PKCS#8 PEM
+/// (`openssl`, `cosign import-key-pair`), or cosign's own encrypted PEM
+/// with the password in `COSIGN_PASSWORD`. Returns the base64 signature.
+pub fn sign(key_pem: &[u8], payload: &[u8]) -> anyhow::Result<String> {
+    use base64::Engine;
+    use sigstore::crypto::SigningScheme;
+    use sigstore::crypto::signing_key::SigStoreKeyPair;
+    let text = String::from_utf8_lossy(key_pem);
+    let pair = if text.contains("ENCRYPTED") {
+        let password = std::env::var("COSIGN_PASSWORD").unwrap_or_default();
+        SigStoreKeyPair::from_encrypted_pem(key_pem, password.as_bytes())
+    } else {
+        SigStoreKeyPair::from_pem(key_pem)
+    }
+    .map_err(|e| anyhow::anyhow!("not a cosign private key: {e}"))?;
+    let signer = pair
+        .to_sigstore_signer(&SigningScheme::ECDSA_P256_SHA256_ASN1)
+        .map_err(|e| anyhow::anyhow!("the key cannot sign as cosign does (ECDSA P-256): {e}"))?;
+    let signature = signer
+        .sign(payload)
+        .map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(signature))
+}
+
 /// The public keys (PEM) a registry module must be signed by, one of them.
 #[derive(Clone)]
 pub struct CosignKeys {

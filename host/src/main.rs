@@ -24,8 +24,9 @@ fn main() -> std::process::ExitCode {
         Some(Command::Push {
             reference,
             module,
+            key,
             registry,
-        }) => push(&reference, &module, &registry),
+        }) => push(&reference, &module, key.as_deref(), &registry),
         Some(Command::Compile(args)) => {
             init_logging(false);
             fnhost::server::compile(&args.host)
@@ -114,6 +115,7 @@ fn sign(key: &std::path::Path, module: &std::path::Path) -> anyhow::Result<()> {
 fn push(
     reference: &str,
     module: &std::path::Path,
+    key: Option<&std::path::Path>,
     registry: &fnhost::cli::RegistryArgs,
 ) -> anyhow::Result<()> {
     let source = fnhost::oci::OciSource::parse(reference)?;
@@ -124,7 +126,20 @@ fn push(
     let bytes = std::fs::read(module)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", module.display()))?;
     let registries = fnhost::oci::Registries::new(&registry.access()?, None);
-    let digest = runtime()?.block_on(registries.push(&source.reference, bytes))?;
+    let key = key
+        .map(|k| {
+            std::fs::read(k).map_err(|e| anyhow::anyhow!("cannot read --key {}: {e}", k.display()))
+        })
+        .transpose()?;
+    let digest = runtime()?.block_on(async {
+        let digest = registries.push(&source.reference, bytes).await?;
+        if let Some(key) = &key {
+            registries
+                .push_signature(&source.reference, &digest, key)
+                .await?;
+        }
+        anyhow::Ok(digest)
+    })?;
     let repository = format!(
         "oci://{}/{}",
         source.reference.registry(),

@@ -18,7 +18,7 @@ use rustls_pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 use sigstore::registry::{Auth, OciReference};
 
-use crate::cosign::CosignKeys;
+use crate::cosign::{self, CosignKeys};
 use crate::dockerconfig::{self, Credentials};
 
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -290,6 +290,39 @@ impl Registries {
         if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache what was pulled");
         }
+    }
+
+    /// Stores a cosign signature of the manifest `digest` of `reference`'s
+    /// repository where cosign does, as `cosign sign` would.
+    pub async fn push_signature(
+        &self,
+        reference: &Reference,
+        digest: &str,
+        key_pem: &[u8],
+    ) -> anyhow::Result<()> {
+        let repository = format!("{}/{}", reference.registry(), reference.repository());
+        let payload = cosign::payload(&repository, digest);
+        let signature = cosign::sign(key_pem, &payload)?;
+        let layer = ImageLayer::new(
+            payload,
+            cosign::SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
+            Some([(cosign::SIGNATURE_ANNOTATION.to_string(), signature)].into()),
+        );
+        let config = Config::oci_v1(
+            br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#
+                .to_vec(),
+            None,
+        );
+        let at = Reference::with_tag(
+            reference.registry().to_string(),
+            reference.repository().to_string(),
+            cosign::signature_tag(digest),
+        );
+        self.client
+            .push(&at, &[layer], config, &self.auth(&at), None)
+            .await
+            .with_context(|| format!("cannot push the signature to {at}"))?;
+        Ok(())
     }
 
     /// Publishes `module` under `reference` as a Wasm OCI artifact and

@@ -409,7 +409,8 @@ fn a_private_registry_is_reached_with_its_ca_and_a_docker_config() {
     }
 }
 
-/// An ECDSA P-256 key pair made with `openssl`, as `cosign` keys are.
+/// An ECDSA P-256 key pair made with `openssl` (PKCS#8), as `cosign
+/// import-key-pair` takes them.
 fn openssl_key_pair(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let key = dir.join(format!("{name}.key"));
     let public = dir.join(format!("{name}.pub"));
@@ -425,11 +426,11 @@ fn openssl_key_pair(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::P
         );
     };
     ok(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
         "-out",
         key.to_str().unwrap(),
     ]);
@@ -580,4 +581,100 @@ async fn only_modules_signed_the_way_cosign_signs_by_a_given_key_are_admitted() 
 
     sign_like_cosign(&registry, repository, digest_of(&second), &good).await;
     wait_for_version(&mut client, "2.0.0").await;
+}
+
+/// `push --key` signs as `cosign sign` does: `openssl` verifies the
+/// signature it stored against the key's public half, and a host with that
+/// public key as `--cosign-key` admits the module.
+#[test]
+fn push_signs_the_way_cosign_does_and_openssl_verifies_it() {
+    let registry = LocalRegistry::start();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = openssl_key_pair(keys.path(), "signer");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), variant("1.0.0", &[], &[])).unwrap();
+    let out = run(&[
+        "push",
+        &format!("oci://{}/test/pushed:v1", registry.host),
+        file.path().to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--insecure-registry",
+        &registry.host,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pinned = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let digest = digest_of(&pinned);
+
+    // Read the signature back from the registry's own storage.
+    let link = registry.storage().join(format!(
+        "data/docker/registry/v2/repositories/test/pushed/_manifests/tags/sha256-{}.sig/current/link",
+        digest.strip_prefix("sha256:").unwrap()
+    ));
+    let signature_manifest = std::fs::read_to_string(&link).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(registry.blob(signature_manifest.trim())).unwrap())
+            .unwrap();
+    let layer = &manifest["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    let payload = std::fs::read(registry.blob(layer["digest"].as_str().unwrap())).unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        claims["critical"]["image"]["docker-manifest-digest"],
+        digest
+    );
+    assert_eq!(
+        claims["critical"]["type"],
+        "cosign container image signature"
+    );
+    let signature = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        layer["annotations"]["dev.cosignproject.cosign/signature"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("payload"), &payload).unwrap();
+    std::fs::write(dir.path().join("signature"), &signature).unwrap();
+    let verified = Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(&public)
+        .arg("-signature")
+        .arg(dir.path().join("signature"))
+        .arg(dir.path().join("payload"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&verified.stdout).trim(),
+        "Verified OK"
+    );
+
+    let empty = modules_dir(&[]);
+    let cache = tempfile::tempdir().unwrap();
+    let compiled = run(&[
+        "compile",
+        "--modules-dir",
+        empty.path().to_str().unwrap(),
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "--module-source",
+        &pinned,
+        "--insecure-registry",
+        &registry.host,
+        "--cosign-key",
+        public.to_str().unwrap(),
+    ]);
+    assert!(
+        compiled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
 }
