@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -35,6 +36,17 @@ pub struct Metrics {
     pub rejected: Family<RejectLabels, Counter>,
     /// Registry sources that could not be resolved or pulled.
     pub source_failures: Family<SourceLabels, Counter>,
+    /// 1 for each module serving, labelled with its digest and source, so
+    /// replicas can be compared.
+    pub serving: Family<ServingLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServingLabels {
+    pub module: String,
+    pub version: String,
+    pub sha256: String,
+    pub source: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -53,7 +65,13 @@ impl Metrics {
             swaps: Counter::default(),
             rejected: Family::default(),
             source_failures: Family::default(),
+            serving: Family::default(),
         };
+        registry.register(
+            "function_module_serving",
+            "Modules serving, by module, version, sha256 and source",
+            metrics.serving.clone(),
+        );
         registry.register(
             "function_module_source_failures",
             "Failed resolutions and pulls of registry module sources, by source",

@@ -40,6 +40,7 @@ impl Dispatcher {
         let permits = Arc::new(Semaphore::new(
             runtime.limits().max_concurrent_calls as usize,
         ));
+        record_serving(&metrics, &registry);
         Self {
             runtime,
             registry: ArcSwap::from_pointee(registry),
@@ -65,6 +66,7 @@ impl Dispatcher {
     /// Publishes a new routing table; calls in flight keep the module they
     /// started with.
     pub fn swap(&self, registry: Registry) {
+        record_serving(&self.metrics, &registry);
         self.registry.store(Arc::new(registry));
     }
 
@@ -248,5 +250,21 @@ impl FunctionRunnerService for FunctionService {
         request: Request<RunFunctionRequest>,
     ) -> Result<Response<RunFunctionResponse>, Status> {
         Ok(Response::new(self.0.run(request.into_inner()).await))
+    }
+}
+
+/// `function_module_serving`: exactly the modules of `registry`.
+fn record_serving(metrics: &Metrics, registry: &Registry) {
+    metrics.serving.clear();
+    for module in registry.modules() {
+        metrics
+            .serving
+            .get_or_create(&crate::metrics::ServingLabels {
+                module: module.info.name.clone(),
+                version: module.info.version.clone(),
+                sha256: module.digest.clone(),
+                source: module.source.to_string(),
+            })
+            .set(1);
     }
 }

@@ -244,4 +244,12 @@ async fn metrics_count_module_calls_by_outcome() {
     );
     assert!(body.contains("grpc_server_handled_total"), "{body}");
     assert!(body.contains("function_module_swaps_total 0"), "{body}");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        std::fs::read(wasm(CLUSTER_WASM)).unwrap(),
+    ));
+    let serving = format!(
+        r#"function_module_serving{{module="cluster-platform",version="0.1.0",sha256="{digest}",source="{}"}} 1"#,
+        modules.path().join(CLUSTER_WASM).display()
+    );
+    assert!(body.contains(&serving), "{serving} not in {body}");
 }
