@@ -22,28 +22,21 @@ fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
-/// Pushes `module` to `reference` (a tag) and returns the pinned reference
-/// `push` prints.
-fn push(registry: &LocalRegistry, reference: &str, module: &Path) -> String {
-    let out = run(&[
-        "push",
-        &format!("oci://{}/{reference}", registry.host),
-        &module.display().to_string(),
-        "--insecure-registry",
-        &registry.host,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn push_bytes(registry: &LocalRegistry, reference: &str, bytes: &[u8]) -> String {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), bytes).unwrap();
-    push(registry, reference, file.path())
+/// `compile` with an empty modules directory, `cache` and one module
+/// `source`, plus `extra` flags: the one-shot load of a registry module.
+fn compile(cache: &Path, source: &str, extra: &[&str]) -> Output {
+    let empty = modules_dir(&[]);
+    let mut args = vec![
+        "compile".to_string(),
+        "--modules-dir".into(),
+        empty.path().display().to_string(),
+        "--cache-dir".into(),
+        cache.display().to_string(),
+        "--module-source".into(),
+        source.to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Command::new(BIN).args(&args).output().unwrap()
 }
 
 fn digest_of(pinned: &str) -> &str {
@@ -54,7 +47,7 @@ fn digest_of(pinned: &str) -> &str {
 async fn a_pushed_module_is_a_wasm_artifact_served_by_digest() {
     let registry = LocalRegistry::start();
     let module = wasm(CLUSTER_WASM);
-    let pinned = push(&registry, "platform/cluster:v1", &module);
+    let pinned = registry.push_file("platform/cluster:v1", &module);
     assert!(
         pinned.starts_with(&format!("oci://{}/platform/cluster@sha256:", registry.host)),
         "{pinned}"
@@ -109,7 +102,7 @@ async fn a_pushed_module_is_a_wasm_artifact_served_by_digest() {
 #[test]
 fn a_blob_that_does_not_match_its_digest_is_refused() {
     let registry = LocalRegistry::start();
-    let pinned = push_bytes(&registry, "test/hostile:v1", &variant("1.0.0", &[], &[]));
+    let pinned = registry.push("test/hostile:v1", &variant("1.0.0", &[], &[]));
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(registry.blob(digest_of(&pinned))).unwrap()).unwrap();
     let layer = registry.blob(manifest["layers"][0]["digest"].as_str().unwrap());
@@ -118,19 +111,12 @@ fn a_blob_that_does_not_match_its_digest_is_refused() {
     bytes[last] ^= 0xff;
     std::fs::write(&layer, bytes).unwrap();
 
-    let empty = modules_dir(&[]);
     let cache = tempfile::tempdir().unwrap();
-    let out = run(&[
-        "compile",
-        "--modules-dir",
-        &empty.path().display().to_string(),
-        "--cache-dir",
-        &cache.path().display().to_string(),
-        "--module-source",
+    let out = compile(
+        cache.path(),
         &pinned,
-        "--insecure-registry",
-        &registry.host,
-    ]);
+        &["--insecure-registry", &registry.host],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a tampered module was compiled");
     assert!(stderr.contains("module sources not loaded"), "{stderr}");
@@ -141,7 +127,7 @@ fn a_blob_that_does_not_match_its_digest_is_refused() {
 async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() {
     let mut registry = LocalRegistry::start();
     let tag = format!("oci://{}/test/hostile:live", registry.host);
-    push_bytes(&registry, "test/hostile:live", &variant("1.0.0", &[], &[]));
+    registry.push("test/hostile:live", &variant("1.0.0", &[], &[]));
     let empty = modules_dir(&[]);
     let address = serve(
         empty.path(),
@@ -181,7 +167,7 @@ async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() 
         })
     };
     for next in ["2.0.0", "3.0.0"] {
-        push_bytes(&registry, "test/hostile:live", &variant(next, &[], &[]));
+        registry.push("test/hostile:live", &variant(next, &[], &[]));
         wait_for_version(&mut client, next).await;
     }
     done.store(true, Ordering::Relaxed);
@@ -206,22 +192,8 @@ async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() 
     );
     // Back, with a new digest under the tag: it is picked up.
     registry.resume();
-    push_bytes(&registry, "test/hostile:live", &variant("4.0.0", &[], &[]));
+    registry.push("test/hostile:live", &variant("4.0.0", &[], &[]));
     wait_for_version(&mut client, "4.0.0").await;
-}
-
-async fn wait_for_version(
-    client: &mut function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient<tonic::transport::Channel>,
-    version: &str,
-) {
-    for _ in 0..200 {
-        let rsp = client.run_function(hostile_request("gcp")).await.unwrap();
-        if served_version(&rsp.into_inner()).as_deref() == Ok(version) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{version} was never served");
 }
 
 /// `/readyz` holds while a source has no module admitted (its registry is
@@ -236,7 +208,7 @@ async fn readiness_waits_for_every_source_and_modules_shows_where_each_came_from
         .unwrap()
         .as_nanos();
     let bytes = variant(&format!("ready-{unique}"), &[], &[]);
-    let pinned = push_bytes(&registry, "test/readiness:v1", &bytes);
+    let pinned = registry.push("test/readiness:v1", &bytes);
     registry.stop();
     let probes = format!("127.0.0.1:{}", free_port());
     let empty = modules_dir(&[]);
@@ -282,21 +254,14 @@ async fn readiness_waits_for_every_source_and_modules_shows_where_each_came_from
 #[test]
 fn a_pinned_module_once_pulled_loads_without_its_registry() {
     let mut registry = LocalRegistry::start();
-    let pinned = push_bytes(&registry, "test/cached:v1", &variant("1.0.0", &[], &[]));
-    let empty = modules_dir(&[]);
+    let pinned = registry.push("test/cached:v1", &variant("1.0.0", &[], &[]));
     let cache = tempfile::tempdir().unwrap();
     let compile = |registry: &LocalRegistry| {
-        run(&[
-            "compile",
-            "--modules-dir",
-            &empty.path().display().to_string(),
-            "--cache-dir",
-            &cache.path().display().to_string(),
-            "--module-source",
+        compile(
+            cache.path(),
             &pinned,
-            "--insecure-registry",
-            &registry.host,
-        ])
+            &["--insecure-registry", &registry.host],
+        )
     };
     let first = compile(&registry);
     assert!(
@@ -370,22 +335,8 @@ fn a_private_registry_is_reached_with_its_ca_and_a_docker_config() {
     );
     let pinned = String::from_utf8(out.stdout).unwrap().trim().to_string();
 
-    let empty = modules_dir(&[]);
-    let compile = |extra: &[&str]| {
-        let cache = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "compile".to_string(),
-            "--modules-dir".into(),
-            empty.path().display().to_string(),
-            "--cache-dir".into(),
-            cache.path().display().to_string(),
-            "--module-source".into(),
-            pinned.clone(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run(&args)
-    };
+    // A fresh cache each time, so every load asks the registry.
+    let compile = |extra: &[&str]| compile(tempfile::tempdir().unwrap().path(), &pinned, extra);
     let both = compile(&["--registry-ca", &ca_file, "--registry-config", &config]);
     assert!(
         both.status.success(),
@@ -522,11 +473,7 @@ async fn only_modules_signed_the_way_cosign_signs_by_a_given_key_are_admitted() 
     let (good, good_public) = openssl_key_pair(keys.path(), "good");
     let (other, _) = openssl_key_pair(keys.path(), "other");
     let repository = "test/signed";
-    let first = push_bytes(
-        &registry,
-        &format!("{repository}:live"),
-        &variant("1.0.0", &[], &[]),
-    );
+    let first = registry.push(&format!("{repository}:live"), &variant("1.0.0", &[], &[]));
     sign_like_cosign(&registry, repository, digest_of(&first), &good).await;
 
     let empty = modules_dir(&[]);
@@ -549,11 +496,7 @@ async fn only_modules_signed_the_way_cosign_signs_by_a_given_key_are_admitted() 
     let mut client = insecure_client(&address).await;
     wait_for_version(&mut client, "1.0.0").await;
 
-    let second = push_bytes(
-        &registry,
-        &format!("{repository}:live"),
-        &variant("2.0.0", &[], &[]),
-    );
+    let second = registry.push(&format!("{repository}:live"), &variant("2.0.0", &[], &[]));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let rsp = client
         .run_function(hostile_request("gcp"))
@@ -657,21 +600,17 @@ fn push_signs_the_way_cosign_does_and_openssl_verifies_it() {
         "Verified OK"
     );
 
-    let empty = modules_dir(&[]);
     let cache = tempfile::tempdir().unwrap();
-    let compiled = run(&[
-        "compile",
-        "--modules-dir",
-        empty.path().to_str().unwrap(),
-        "--cache-dir",
-        cache.path().to_str().unwrap(),
-        "--module-source",
+    let compiled = compile(
+        cache.path(),
         &pinned,
-        "--insecure-registry",
-        &registry.host,
-        "--cosign-key",
-        public.to_str().unwrap(),
-    ]);
+        &[
+            "--insecure-registry",
+            &registry.host,
+            "--cosign-key",
+            public.to_str().unwrap(),
+        ],
+    );
     assert!(
         compiled.status.success(),
         "{}",

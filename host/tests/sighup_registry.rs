@@ -3,32 +3,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::registry::LocalRegistry;
 use common::*;
 
-fn push(registry: &LocalRegistry, bytes: &[u8]) {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), bytes).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_function-cluster-platform"))
-        .arg("push")
-        .arg(format!("oci://{}/test/hostile:live", registry.host))
-        .arg(file.path())
-        .args(["--insecure-registry", &registry.host])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn sighup_resolves_followed_tags_again() {
     let registry = LocalRegistry::start();
-    push(&registry, &variant("1.0.0", &[], &[]));
+    registry.push("test/hostile:live", &variant("1.0.0", &[], &[]));
     let empty = modules_dir(&[]);
     let source = format!("oci://{}/test/hostile:live", registry.host);
     let address = serve(
@@ -45,7 +28,7 @@ async fn sighup_resolves_followed_tags_again() {
     )
     .await;
     let mut client = insecure_client(&address).await;
-    push(&registry, &variant("2.0.0", &[], &[]));
+    registry.push("test/hostile:live", &variant("2.0.0", &[], &[]));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rsp = client
         .run_function(hostile_request("gcp"))
@@ -63,20 +46,5 @@ async fn sighup_resolves_followed_tags_again() {
         .status()
         .unwrap();
     assert!(status.success());
-    let sent = Instant::now();
-    loop {
-        let rsp = client
-            .run_function(hostile_request("gcp"))
-            .await
-            .unwrap()
-            .into_inner();
-        if served_version(&rsp) == Ok("2.0.0".into()) {
-            break;
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(10),
-            "SIGHUP did not resolve the tag"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_version(&mut client, "2.0.0").await;
 }

@@ -221,6 +221,18 @@ pub fn hostile_request(cloud: &str) -> RunFunctionRequest {
     request("swap", &xr, Some(&input("hostile")))
 }
 
+/// Calls the hostile module until `version` answers, for up to 10 s.
+pub async fn wait_for_version(client: &mut FunctionRunnerServiceClient<Channel>, version: &str) {
+    for _ in 0..200 {
+        let rsp = client.run_function(hostile_request("gcp")).await.unwrap();
+        if served_version(&rsp.into_inner()).as_deref() == Ok(version) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{version} was never served");
+}
+
 /// The version that produced a successful response, or why it failed.
 pub fn served_version(rsp: &RunFunctionResponse) -> Result<String, String> {
     if let Some(fatal) = rsp

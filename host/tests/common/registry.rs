@@ -127,6 +127,31 @@ impl LocalRegistry {
     pub fn storage(&self) -> &Path {
         self.storage.path()
     }
+
+    /// Publishes the module file with the host's `push` under `reference`
+    /// (`repository:tag`) and returns the pinned reference it prints.
+    pub fn push_file(&self, reference: &str, module: &Path) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_function-cluster-platform"))
+            .arg("push")
+            .arg(format!("oci://{}/{reference}", self.host))
+            .arg(module)
+            .args(["--insecure-registry", &self.host])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// [`Self::push_file`] for module bytes.
+    pub fn push(&self, reference: &str, module: &[u8]) -> String {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), module).unwrap();
+        self.push_file(reference, file.path())
+    }
 }
 
 impl Drop for LocalRegistry {
