@@ -8,47 +8,61 @@ use serde_json::json;
 
 use crate::bindings::wit;
 use crate::convert;
+use crate::cosign::{CosignKeys, signature_path};
 use crate::registry::Registry;
 use crate::runtime::{LoadedModule, Runtime};
 use crate::service::{INPUT_API_VERSION, INPUT_KIND};
 use crate::source::Source;
-use crate::trust::{TrustedKeys, signature_path};
 
 /// Decides which modules may serve: the same checks for start-up, the
 /// watcher, SIGHUP and uploads.
 pub struct Admission {
     runtime: Arc<Runtime>,
-    trust: Option<TrustedKeys>,
+    keys: Option<CosignKeys>,
 }
 
 impl Admission {
-    pub fn new(runtime: Arc<Runtime>, trust: Option<TrustedKeys>) -> Self {
-        Self { runtime, trust }
+    /// With `keys`, every module must carry a cosign signature by one.
+    pub fn new(runtime: Arc<Runtime>, keys: Option<CosignKeys>) -> Self {
+        Self { runtime, keys }
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
     }
 
-    /// Verifies (with trusted keys), loads and self-tests a module; the
-    /// error says which step refused it. `signature` is hex text.
+    /// The keys a module must be signed by, if any.
+    pub fn keys(&self) -> Option<&CosignKeys> {
+        self.keys.as_ref()
+    }
+
+    /// Verifies a module file's signature (with keys), then admits it; the
+    /// error says which step refused it. `signature` is the base64 text of
+    /// its `.sig`.
     pub fn admit(
         &self,
         bytes: &[u8],
         source: &Source,
         signature: Option<&str>,
     ) -> anyhow::Result<LoadedModule> {
-        if let Some(trust) = &self.trust {
-            trust.verify(bytes, signature)?;
+        if let Some(keys) = &self.keys {
+            keys.verify_blob(bytes, signature)?;
         }
+        self.admit_verified(bytes, source)
+    }
+
+    /// Loads and self-tests a module whose signature, if keys are set, was
+    /// verified elsewhere: a registry module's, by `Registries::verify`
+    /// before its bytes were pulled.
+    pub fn admit_verified(&self, bytes: &[u8], source: &Source) -> anyhow::Result<LoadedModule> {
         let module = self.runtime.load_bytes(bytes, source)?;
         self_test(&self.runtime, &module).map_err(|e| anyhow::anyhow!("self-test failed: {e}"))?;
         Ok(module)
     }
 
-    /// The detached signature beside `path`, read only when keys are trusted.
+    /// The signature beside `path`, read only when keys are set.
     pub fn signature_beside(&self, path: &Path) -> Option<String> {
-        self.trust.as_ref()?;
+        self.keys.as_ref()?;
         std::fs::read_to_string(signature_path(path)).ok()
     }
 

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve RunFunction over gRPC (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Compile every module into --cache-dir and exit.
     Compile(CompileArgs),
     /// Render a composite resource or claim locally, like `crossplane render`.
@@ -33,9 +33,9 @@ pub enum Command {
     /// Run the reconcile loop locally against simulated providers, round
     /// by round, until the composite is Ready; the arguments of `render`.
     Converge(Box<crate::render::converge::ConvergeArgs>),
-    /// Create an ed25519 key pair for signing modules (for --trusted-keys).
+    /// Create a key pair as `cosign generate-key-pair` does: <dir>/cosign.key
+    /// (encrypted with COSIGN_PASSWORD) and <dir>/cosign.pub (for --cosign-key).
     Keygen {
-        /// Writes <dir>/signing.key (secret) and <dir>/signing.pub.
         #[arg(long, default_value = ".")]
         out_dir: PathBuf,
     },
@@ -52,9 +52,10 @@ pub enum Command {
         #[command(flatten)]
         registry: RegistryArgs,
     },
-    /// Sign a module: writes <module>.wasm.sig beside it.
+    /// Sign a module file as `cosign sign-blob` does: writes the base64
+    /// signature to <module>.wasm.sig beside it.
     Sign {
-        /// The secret key file from `keygen`.
+        /// The private key: cosign's encrypted PEM (COSIGN_PASSWORD) or PKCS#8.
         #[arg(long)]
         key: PathBuf,
         module: PathBuf,
@@ -91,6 +92,25 @@ pub struct UploadArgs {
     /// Largest module the upload API accepts, in MiB.
     #[arg(long, default_value_t = 64)]
     pub upload_max_mib: usize,
+
+    /// Serve the upload API over TLS with tls.crt and tls.key from here;
+    /// with a ca.crt too, clients must present a certificate it signed.
+    #[arg(long, env = "UPLOAD_TLS_CERTS_DIR")]
+    pub upload_tls_certs_dir: Option<PathBuf>,
+
+    /// Serve the upload API over plain HTTP instead: only on a loopback
+    /// address (local development).
+    #[arg(long, conflicts_with = "upload_tls_certs_dir")]
+    pub upload_insecure: bool,
+
+    /// How long a TLS handshake, or a request's body, may take to arrive.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub upload_read_timeout: Duration,
+
+    /// How long a connection may wait for a request's headers before it is
+    /// closed: after connecting, and between requests.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub upload_idle_timeout: Duration,
 }
 
 #[derive(clap::Args, Debug)]
@@ -126,10 +146,13 @@ pub struct HostArgs {
     #[arg(long, default_value_t = 200)]
     pub module_log_lines: usize,
 
-    /// File of trusted ed25519 public keys (hex, one per line): admit only
-    /// modules with a detached signature (`<module>.wasm.sig`) by one of them.
-    #[arg(long, env = "TRUSTED_KEYS")]
-    pub trusted_keys: Option<PathBuf>,
+    /// A cosign public key (PEM): every module is admitted only with a
+    /// cosign signature by one of these keys; a file's is `<module>.wasm.sig`
+    /// (`cosign sign-blob`), a registry module's its `sha256-<digest>.sig`
+    /// tag (`cosign sign`). Repeatable; COSIGN_KEYS takes a comma-separated
+    /// list.
+    #[arg(long = "cosign-key", env = "COSIGN_KEYS", value_delimiter = ',')]
+    pub cosign_keys: Vec<PathBuf>,
 
     /// Do not watch --modules-dir; reload on SIGHUP only (e.g. on file
     /// systems without change notification).
@@ -173,12 +196,6 @@ pub struct RegistryArgs {
     /// PEM certificates trusted for registries, beside the system roots.
     #[arg(long, env = "REGISTRY_CA")]
     pub registry_ca: Option<PathBuf>,
-
-    /// A cosign public key (PEM): registry modules are admitted only with a
-    /// cosign signature by one of these keys. Repeatable; COSIGN_KEYS takes
-    /// a comma-separated list.
-    #[arg(long = "cosign-key", env = "COSIGN_KEYS", value_delimiter = ',')]
-    pub cosign_keys: Vec<PathBuf>,
 }
 
 impl RegistryArgs {

@@ -1,8 +1,12 @@
-//! cosign signatures of registry modules, verified with `sigstore` before
-//! a module is compiled: found where cosign puts them (the
-//! `sha256-<digest>.sig` tag beside the module), each a simple-signing
-//! payload that must name the module's manifest digest, signed by one of
-//! the `--cosign-key` public keys.
+//! cosign signatures, verified with `sigstore` before a module is compiled.
+//!
+//! - A registry module's signatures are where `cosign sign` puts them: the
+//!   `sha256-<digest>.sig` tag beside it, each a simple-signing payload
+//!   that must name the module's manifest digest.
+//! - A module file's signature is what `cosign sign-blob --key` writes: the
+//!   base64 ECDSA signature of the file's bytes, in `<module>.wasm.sig`.
+//!
+//! Either way it must be by one of the `--cosign-key` public keys.
 
 use std::path::{Path, PathBuf};
 
@@ -59,14 +63,39 @@ pub fn sign(key_pem: &[u8], payload: &[u8]) -> anyhow::Result<String> {
     Ok(base64::engine::general_purpose::STANDARD.encode(signature))
 }
 
-/// The public keys (PEM) a registry module must be signed by, one of them.
+/// The detached signature file of a module: `<module>.wasm.sig`.
+pub fn signature_path(module: &Path) -> PathBuf {
+    let mut name = module.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}
+
+/// A new key pair as `cosign generate-key-pair` writes it: the private key
+/// in cosign's encrypted PEM under `password`, and the public key as PKIX
+/// PEM.
+pub fn generate_key_pair(password: &[u8]) -> anyhow::Result<(String, String)> {
+    use sigstore::crypto::SigningScheme;
+    let pair = SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .and_then(|signer| signer.to_sigstore_keypair())
+        .map_err(|e| anyhow::anyhow!("cannot create a key pair: {e}"))?;
+    let private = pair
+        .private_key_to_encrypted_pem(password)
+        .map_err(|e| anyhow::anyhow!("cannot encrypt the private key: {e}"))?;
+    let public = pair
+        .public_key_to_pem()
+        .map_err(|e| anyhow::anyhow!("cannot encode the public key: {e}"))?;
+    Ok((private.to_string(), public))
+}
+
+/// The public keys (PEM) a module must be signed by, one of them.
 #[derive(Clone)]
 pub struct CosignKeys {
     keys: Vec<(PathBuf, Vec<u8>)>,
 }
 
 impl CosignKeys {
-    /// `None` when no key is given: registry modules need no signature.
+    /// `None` when no key is given: modules need no signature.
     pub fn load(paths: &[PathBuf]) -> anyhow::Result<Option<Self>> {
         if paths.is_empty() {
             return Ok(None);
@@ -120,6 +149,31 @@ impl CosignKeys {
         anyhow::bail!(
             "{image}: none of its {} cosign signatures is by a --cosign-key ({})",
             layers.len(),
+            self.files().join(", ")
+        )
+    }
+
+    /// Succeeds when `signature` (base64, as `cosign sign-blob` writes it)
+    /// over `blob` is by one of the keys.
+    pub fn verify_blob(&self, blob: &[u8], signature: Option<&str>) -> anyhow::Result<()> {
+        use sigstore::crypto::Signature;
+        let signature = signature.map(str::trim).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unsigned: with --cosign-key a module file needs its cosign signature beside it (<module>.wasm.sig, from `cosign sign-blob --key`)"
+            )
+        })?;
+        for (path, pem) in &self.keys {
+            let key = CosignVerificationKey::try_from_pem(pem)
+                .map_err(|e| anyhow::anyhow!("--cosign-key {}: {e}", path.display()))?;
+            if key
+                .verify_signature(Signature::Base64Encoded(signature.as_bytes()), blob)
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+        anyhow::bail!(
+            "the signature is not by a --cosign-key ({}), or the module was changed after signing",
             self.files().join(", ")
         )
     }

@@ -3,7 +3,9 @@
 //! `--module-poll` and on SIGHUP, and a new digest goes through the same
 //! admission as a file before it replaces what the source served. A
 //! registry that cannot be reached keeps the module serving and is retried
-//! with backoff; each failure is logged and counted.
+//! with backoff; each failure is logged and counted. The digest each source
+//! had admitted is recorded beside the cache, so a restart with the
+//! registry down serves it again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +13,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::admission::Admission;
-use crate::cosign::CosignKeys;
 use crate::metrics::{Metrics, SourceLabels};
 use crate::oci::{OciSource, Registries};
 use crate::probes::Readiness;
@@ -27,26 +28,54 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 pub async fn pull(
     registries: &Registries,
     admission: &Arc<Admission>,
-    keys: Option<&CosignKeys>,
     source: &OciSource,
     digest: &str,
 ) -> anyhow::Result<LoadedModule> {
-    if let Some(keys) = keys {
+    if let Some(keys) = admission.keys() {
         registries.verify(source, digest, keys).await?;
     }
     let bytes = registries.fetch(source, digest).await?;
     let admission = admission.clone();
     let origin = Source::Oci(source.text.clone());
-    tokio::task::spawn_blocking(move || admission.admit(&bytes, &origin, None))
+    tokio::task::spawn_blocking(move || admission.admit_verified(&bytes, &origin))
         .await
         .map_err(|e| anyhow::anyhow!("admission stopped: {e}"))?
         .map_err(|e| anyhow::anyhow!("{} ({digest}) refused: {e:#}", source.text))
 }
 
+/// The module `source` had admitted last, from the cache alone: for a
+/// start while its registry cannot be reached. Its signature was verified
+/// when it was admitted; the follower verifies it again once the registry
+/// answers.
+pub async fn pull_remembered(
+    registries: &Registries,
+    admission: &Arc<Admission>,
+    source: &OciSource,
+) -> anyhow::Result<(String, LoadedModule)> {
+    let digest = registries
+        .remembered(source)
+        .ok_or_else(|| anyhow::anyhow!("no digest of {} was admitted before", source.text))?;
+    let bytes = registries.fetch(source, &digest).await?;
+    let admission = admission.clone();
+    let origin = Source::Oci(source.text.clone());
+    let module = tokio::task::spawn_blocking(move || admission.admit_verified(&bytes, &origin))
+        .await
+        .map_err(|e| anyhow::anyhow!("admission stopped: {e}"))??;
+    Ok((digest, module))
+}
+
+/// Where a source stands when its follower starts.
+pub struct Start {
+    pub source: OciSource,
+    /// The manifest digest serving, if any.
+    pub serving: Option<String>,
+    /// False when it came from the cache without its registry, so its
+    /// signature has not been checked by this process.
+    pub verified: bool,
+}
+
 pub struct Follower {
     pub registries: Arc<Registries>,
-    /// With keys, only modules signed by one of them are admitted.
-    pub keys: Option<CosignKeys>,
     pub admission: Arc<Admission>,
     pub reloader: Arc<Reloader>,
     pub metrics: Metrics,
@@ -57,24 +86,30 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Follows `source` for as long as the server runs; `serving` is the
-    /// manifest digest admitted at start, if any.
-    pub fn spawn(self: &Arc<Self>, source: OciSource, serving: Option<String>) {
+    /// Follows a source for as long as the server runs.
+    pub fn spawn(self: &Arc<Self>, start: Start) {
         let this = self.clone();
-        tokio::spawn(async move { this.follow(source, serving).await });
+        tokio::spawn(async move { this.follow(start).await });
     }
 
-    async fn follow(&self, source: OciSource, mut serving: Option<String>) {
+    async fn follow(&self, start: Start) {
+        let Start {
+            source,
+            mut serving,
+            mut verified,
+        } = start;
         let mut retry = FIRST_RETRY;
         loop {
-            let pinned_and_done = source.pinned().is_some() && serving.is_some();
+            let pinned_and_done = source.pinned().is_some() && serving.is_some() && verified;
             if pinned_and_done {
                 return;
             }
-            let wait = match self.step(&source, serving.as_deref()).await {
+            let current = serving.as_deref().filter(|_| verified);
+            let wait = match self.step(&source, current).await {
                 Ok(digest) => {
                     self.readiness.admitted(&source.text);
                     serving = Some(digest);
+                    verified = true;
                     retry = FIRST_RETRY;
                     self.poll
                 }
@@ -98,27 +133,28 @@ impl Follower {
         }
     }
 
-    /// Resolves `source`; when it names a digest other than `serving`,
-    /// pulls, admits and installs it. Returns the digest serving after.
+    /// Resolves `source`; when it names a digest other than `serving`
+    /// (`None`: nothing serving, or not verified yet), pulls, admits and
+    /// installs it. Returns the digest serving after.
     async fn step(&self, source: &OciSource, serving: Option<&str>) -> anyhow::Result<String> {
         let digest = self.registries.resolve(source).await?;
+        self.metrics
+            .source_checks
+            .get_or_create(&SourceLabels {
+                source: source.text.clone(),
+            })
+            .inc();
         if serving == Some(digest.as_str()) {
             return Ok(digest);
         }
-        let module = pull(
-            &self.registries,
-            &self.admission,
-            self.keys.as_ref(),
-            source,
-            &digest,
-        )
-        .await?;
+        let module = pull(&self.registries, &self.admission, source, &digest).await?;
         let reloader = self.reloader.clone();
         let label = tokio::task::spawn_blocking(move || reloader.install(module, || Ok(())))
             .await
             .map_err(|e| anyhow::anyhow!("install stopped: {e}"))?
             .map_err(|e| anyhow::anyhow!("{} ({digest}) refused: {e:?}", source.text))?;
         tracing::info!(source = %source.text, %digest, module = %label, "module source now serves a new digest");
+        self.registries.remember(source, &digest);
         Ok(digest)
     }
 }

@@ -23,6 +23,5 @@ pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod source;
-pub mod trust;
 pub mod upload;
 pub mod watch;

@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
         }
         Some(Command::Serve(args)) => {
             init_logging(args.function.debug);
-            run_server(args)
+            run_server(*args)
         }
         None => {
             init_logging(cli.serve.function.debug);
@@ -86,27 +86,47 @@ fn run_converge(args: &fnhost::render::converge::ConvergeArgs) -> anyhow::Result
     }
 }
 
+/// Writes cosign.key and cosign.pub; the password comes from
+/// COSIGN_PASSWORD, as for cosign.
 fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
-    let (secret, public) = fnhost::trust::generate_key()?;
-    let secret_path = dir.join("signing.key");
-    std::fs::write(&secret_path, format!("{secret}\n"))?;
+    let password = std::env::var("COSIGN_PASSWORD").unwrap_or_default();
+    let (private, public) = fnhost::cosign::generate_key_pair(password.as_bytes())?;
+    let private_path = dir.join("cosign.key");
+    let public_path = dir.join("cosign.pub");
+    for path in [&private_path, &public_path] {
+        anyhow::ensure!(
+            !path.exists(),
+            "{} exists; keygen does not overwrite keys",
+            path.display()
+        );
+    }
+    std::fs::write(&private_path, private)?;
     std::fs::set_permissions(
-        &secret_path,
+        &private_path,
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )?;
-    std::fs::write(dir.join("signing.pub"), format!("{public}\n"))?;
+    std::fs::write(&public_path, public)?;
     println!(
-        "wrote {} and its public key {public}",
-        secret_path.display()
+        "wrote {} and {}{}",
+        private_path.display(),
+        public_path.display(),
+        if password.is_empty() {
+            " (COSIGN_PASSWORD is empty: the private key has an empty password)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
 
 fn sign(key: &std::path::Path, module: &std::path::Path) -> anyhow::Result<()> {
-    let secret = std::fs::read_to_string(key)?;
-    let signature = fnhost::trust::sign(&std::fs::read(module)?, &secret)?;
-    let path = fnhost::trust::signature_path(module);
-    std::fs::write(&path, format!("{signature}\n"))?;
+    let key = std::fs::read(key)
+        .map_err(|e| anyhow::anyhow!("cannot read --key {}: {e}", key.display()))?;
+    let bytes = std::fs::read(module)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", module.display()))?;
+    let signature = fnhost::cosign::sign(&key, &bytes)?;
+    let path = fnhost::cosign::signature_path(module);
+    std::fs::write(&path, signature)?;
     println!("wrote {}", path.display());
     Ok(())
 }

@@ -23,7 +23,8 @@ pub struct ModuleLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RejectLabels {
-    pub file: String,
+    /// A file by its name, a registry source by its reference.
+    pub source: String,
 }
 
 #[derive(Clone)]
@@ -32,10 +33,12 @@ pub struct Metrics {
     pub latency: Family<ModuleLabels, Histogram>,
     /// Routing tables published by reloads.
     pub swaps: Counter,
-    /// Module files refused at reload.
+    /// Modules refused at admission, by source.
     pub rejected: Family<RejectLabels, Counter>,
     /// Registry sources that could not be resolved or pulled.
     pub source_failures: Family<SourceLabels, Counter>,
+    /// Registry sources resolved: every poll that reached the registry.
+    pub source_checks: Family<SourceLabels, Counter>,
     /// 1 for each module serving, labelled with its digest and source, so
     /// replicas can be compared.
     pub serving: Family<ServingLabels, Gauge>,
@@ -65,6 +68,7 @@ impl Metrics {
             swaps: Counter::default(),
             rejected: Family::default(),
             source_failures: Family::default(),
+            source_checks: Family::default(),
             serving: Family::default(),
         };
         registry.register(
@@ -78,13 +82,18 @@ impl Metrics {
             metrics.source_failures.clone(),
         );
         registry.register(
+            "function_module_source_checks",
+            "Resolutions of registry module sources that reached the registry, by source",
+            metrics.source_checks.clone(),
+        );
+        registry.register(
             "function_module_swaps",
             "Routing tables published by module reloads",
             metrics.swaps.clone(),
         );
         registry.register(
             "function_module_rejected_loads",
-            "Module files refused at reload, by file",
+            "Modules refused at reload, by source: a file's name or a registry reference",
             metrics.rejected.clone(),
         );
         registry.register(

@@ -253,6 +253,49 @@ impl Registries {
         Ok(bytes)
     }
 
+    /// Records that `source` had the manifest `digest` admitted, so a
+    /// restart with its registry down serves it again from the cache.
+    /// Best effort, like the cache.
+    pub fn remember(&self, source: &OciSource, digest: &str) {
+        let Some(path) = self.memory_path(source) else {
+            return;
+        };
+        let record = serde_json::json!({"source": source.text, "digest": digest});
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                let partial = path.with_extension("partial");
+                std::fs::write(&partial, record.to_string())?;
+                std::fs::rename(&partial, &path)
+            });
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "cannot record the digest admitted");
+        }
+    }
+
+    /// The manifest digest `source` last had admitted, if recorded.
+    pub fn remembered(&self, source: &OciSource) -> Option<String> {
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.memory_path(source)?).ok()?).ok()?;
+        let digest = record["digest"].as_str()?;
+        let valid = record["source"] == source.text.as_str()
+            && digest.strip_prefix("sha256:").is_some_and(is_sha256_hex);
+        valid.then(|| digest.to_string())
+    }
+
+    /// `<cache>/oci/admitted/<sha256 of the source text>.json`.
+    fn memory_path(&self, source: &OciSource) -> Option<PathBuf> {
+        let name = sha256(source.text.as_bytes());
+        let hex = name.trim_start_matches("sha256:");
+        Some(
+            self.cache
+                .as_ref()?
+                .join("admitted")
+                .join(format!("{hex}.json")),
+        )
+    }
+
     /// `<cache>/oci/sha256-<hex>.<extension>`.
     fn cache_path(&self, digest: &str, extension: &str) -> Option<PathBuf> {
         let hex = digest

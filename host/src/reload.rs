@@ -211,7 +211,7 @@ impl Reloader {
         }
         let path = source.file().unwrap_or(Path::new(""));
         std::fs::remove_file(path)?;
-        let _ = std::fs::remove_file(crate::trust::signature_path(path));
+        let _ = std::fs::remove_file(crate::cosign::signature_path(path));
         let table = serving.into_iter().filter(|m| m.source != source).collect();
         // Removing routes cannot create a conflict.
         if let Ok(registry) = Registry::new(table) {
@@ -230,7 +230,7 @@ impl Reloader {
         };
         self.metrics
             .rejected
-            .get_or_create(&RejectLabels { file: label })
+            .get_or_create(&RejectLabels { source: label })
             .inc();
         report.rejected.push((source.clone(), reason));
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::admission::Admission;
 use crate::cli::{HostArgs, ServeArgs};
 use crate::cosign::CosignKeys;
-use crate::follow::Follower;
+use crate::follow::{Follower, Start};
 use crate::metrics::Metrics;
 use crate::oci::{OciSource, Registries};
 use crate::probes::Readiness;
@@ -13,8 +13,8 @@ use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::runtime::Runtime;
 use crate::service::{Dispatcher, FunctionService};
-use crate::trust::TrustedKeys;
 use crate::upload::Uploads;
+use crate::upload::listener::Transport;
 use crate::watch::WatchHandle;
 
 /// What start-up loaded: the modules of the directory and of every
@@ -23,8 +23,7 @@ pub struct Loaded {
     pub admission: Arc<Admission>,
     pub registry: Registry,
     pub registries: Arc<Registries>,
-    pub keys: Option<CosignKeys>,
-    pub sources: Vec<(OciSource, Option<String>)>,
+    pub sources: Vec<Start>,
     /// Why each source that did not load did not.
     pub failures: Vec<String>,
 }
@@ -65,18 +64,13 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
         .map(|s| OciSource::parse(s))
         .collect::<anyhow::Result<_>>()?;
     let runtime = Arc::new(Runtime::new(host.limits(), host.cache_dir.as_deref())?);
-    let trust = host
-        .trusted_keys
-        .as_deref()
-        .map(TrustedKeys::load)
-        .transpose()?;
-    let admission = Arc::new(Admission::new(runtime, trust));
+    let keys = CosignKeys::load(&host.cosign_keys)?;
+    let admission = Arc::new(Admission::new(runtime, keys));
     let mut modules = admission.load_dir(&host.modules_dir)?.modules();
     let registries = Arc::new(Registries::new(
         &host.registry.access()?,
         host.cache_dir.as_deref(),
     ));
-    let keys = CosignKeys::load(&host.registry.cosign_keys)?;
     let mut serving = Vec::new();
     let mut failures = Vec::new();
     if !sources.is_empty() {
@@ -87,27 +81,56 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
             // A registry that is down at start is retried by the follower.
             let pulled = pulls.block_on(async {
                 let digest = registries.resolve(&source).await?;
-                let module =
-                    crate::follow::pull(&registries, &admission, keys.as_ref(), &source, &digest)
-                        .await?;
+                let module = crate::follow::pull(&registries, &admission, &source, &digest).await?;
                 anyhow::Ok((digest, module))
             });
             match pulled {
                 Ok((digest, module)) => {
                     tracing::info!(source = %source.text, %digest, module = %module.label(), "loaded module");
                     modules.push(Arc::new(module));
-                    serving.push((source, Some(digest)));
+                    serving.push(Start {
+                        source,
+                        serving: Some(digest),
+                        verified: true,
+                    });
                 }
                 Err(e) => {
-                    let reason = format!("{}: {e:#}", source.text);
-                    tracing::error!(source = %source.text, error = %format!("{e:#}"), "module source not loaded; a server retries in the background");
-                    failures.push(reason);
-                    serving.push((source, None));
+                    let error = format!("{e:#}");
+                    let remembered = pulls.block_on(crate::follow::pull_remembered(
+                        &registries,
+                        &admission,
+                        &source,
+                    ));
+                    match remembered {
+                        Ok((digest, module)) => {
+                            tracing::warn!(source = %source.text, %digest, module = %module.label(), %error, "module source not reached: serving the digest it had admitted last, from the cache; a server checks it again once the registry answers");
+                            modules.push(Arc::new(module));
+                            serving.push(Start {
+                                source,
+                                serving: Some(digest),
+                                verified: admission.keys().is_none(),
+                            });
+                        }
+                        Err(_) => {
+                            tracing::error!(source = %source.text, %error, "module source not loaded; a server retries in the background");
+                            failures.push(format!("{}: {error}", source.text));
+                            serving.push(Start {
+                                source,
+                                serving: None,
+                                verified: true,
+                            });
+                        }
+                    }
                 }
             }
         }
     }
     let registry = Registry::new(modules)?;
+    for start in &serving {
+        if let Some(digest) = &start.serving {
+            registries.remember(&start.source, digest);
+        }
+    }
     if registry.modules().is_empty() && serving.is_empty() {
         anyhow::bail!(
             "--modules-dir {} holds no *.wasm module and no --module-source is set; build one with `make guest`",
@@ -118,7 +141,6 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
         admission,
         registry,
         registries,
-        keys,
         sources: serving,
         failures,
     })
@@ -131,7 +153,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admission,
         registry,
         registries,
-        keys,
         sources,
         ..
     } = load(&args.host)?;
@@ -157,8 +178,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let readiness = Arc::new(Readiness::new(
         sources
             .iter()
-            .filter(|(_, digest)| digest.is_none())
-            .map(|(s, _)| s.text.clone()),
+            .filter(|start| start.serving.is_none())
+            .map(|start| start.source.text.clone()),
     ));
     if !args.probe_address.is_empty() {
         let address = args
@@ -170,7 +191,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let follower = Arc::new(Follower {
         registries,
-        keys,
         admission: admission.clone(),
         reloader: reloader.clone(),
         metrics,
@@ -178,8 +198,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         wake: wake.clone(),
         readiness,
     });
-    for (source, digest) in sources {
-        follower.spawn(source, digest);
+    for start in sources {
+        follower.spawn(start);
     }
     let watch = crate::watch::spawn(
         reloader.clone(),
@@ -226,19 +246,34 @@ fn serve_uploads(
         token.len() >= 16,
         "the upload token must be at least 16 characters"
     );
+    let transport = match (
+        &args.upload.upload_tls_certs_dir,
+        args.upload.upload_insecure,
+    ) {
+        (Some(dir), _) => Transport::tls(dir)?,
+        (None, true) => Transport::plain(address)?,
+        (None, false) => anyhow::bail!(
+            "--upload-address needs --upload-tls-certs-dir (tls.crt, tls.key, and ca.crt to require client certificates), or --upload-insecure on a loopback address"
+        ),
+    };
     let uploads = Arc::new(Uploads {
         dir: args.host.modules_dir.clone(),
         token,
         admission,
         reloader,
         dispatcher,
+        read_timeout: args.upload.upload_read_timeout,
     });
     let max = args.upload.upload_max_mib << 20;
-    tokio::spawn(async move {
-        if let Err(e) = crate::upload::serve(address, uploads, max).await {
-            tracing::error!(error = %e, "the upload API stopped");
-        }
-    });
+    let idle = args.upload.upload_idle_timeout;
+    // Bound here, so a port in use stops the start rather than a task.
+    let tcp = std::net::TcpListener::bind(address)
+        .and_then(|tcp| {
+            tcp.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(tcp)
+        })
+        .map_err(|e| anyhow::anyhow!("cannot listen for uploads on {address}: {e}"))?;
+    tokio::spawn(crate::upload::serve(tcp, transport, idle, uploads, max));
     Ok(())
 }
 

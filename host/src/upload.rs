@@ -2,27 +2,31 @@
 //! `GET /modules`, `PUT /modules/<name>` with the wasm as body, `DELETE
 //! /modules/<name>`. Bearer-token authenticated; an upload passes the same
 //! admission as a file dropped in the directory and is written there
-//! atomically, so a restart keeps it.
+//! atomically, so a restart keeps it. How it is reached (TLS, timeouts)
+//! is `listener`'s job.
+
+pub mod listener;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, put};
 use serde_json::json;
 
 use crate::admission::Admission;
+use crate::cosign::signature_path;
 use crate::reload::{InstallError, Reloader};
 use crate::service::Dispatcher;
 use crate::source::Source;
-use crate::trust::signature_path;
 
-/// Header carrying the hex ed25519 signature of an upload.
+/// Header carrying an upload's cosign signature: the base64 text
+/// `cosign sign-blob` writes.
 pub const SIGNATURE_HEADER: &str = "x-module-signature";
 
 pub struct Uploads {
@@ -31,6 +35,8 @@ pub struct Uploads {
     pub admission: Arc<Admission>,
     pub reloader: Arc<Reloader>,
     pub dispatcher: Arc<Dispatcher>,
+    /// How long a request's body may take to arrive.
+    pub read_timeout: std::time::Duration,
 }
 
 pub fn router(uploads: Arc<Uploads>, max_body_bytes: usize) -> Router {
@@ -45,18 +51,19 @@ pub fn router(uploads: Arc<Uploads>, max_body_bytes: usize) -> Router {
         .with_state(uploads)
 }
 
-/// Serves the API until the process ends.
+/// Serves the API on `tcp` until the process ends.
 pub async fn serve(
-    address: std::net::SocketAddr,
+    tcp: tokio::net::TcpListener,
+    transport: listener::Transport,
+    idle_timeout: std::time::Duration,
     uploads: Arc<Uploads>,
     max_body_bytes: usize,
-) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for uploads on {address}: {e}"))?;
-    tracing::info!(%address, "serving the module upload API");
-    axum::serve(listener, router(uploads, max_body_bytes)).await?;
-    Ok(())
+) {
+    let timeouts = listener::Timeouts {
+        read: uploads.read_timeout,
+        idle: idle_timeout,
+    };
+    listener::serve(tcp, transport, timeouts, router(uploads, max_body_bytes)).await;
 }
 
 /// A refusal: its status and a message saying why.
@@ -130,17 +137,33 @@ async fn list(State(uploads): State<Arc<Uploads>>) -> Response {
 async fn upload(
     State(uploads): State<Arc<Uploads>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let file = match file_name(&name) {
         Ok(file) => file,
         Err(e) => return e.into_response(),
     };
-    let signature = headers
+    let signature = request
+        .headers()
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // A client that stops sending mid-body is cut off, not waited for.
+    let body =
+        match tokio::time::timeout(uploads.read_timeout, Bytes::from_request(request, &())).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(rejection)) => return rejection.into_response(),
+            Err(_) => {
+                return error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the module did not arrive within {:?} (--upload-read-timeout)",
+                        uploads.read_timeout
+                    ),
+                )
+                .into_response();
+            }
+        };
     let installed = tokio::task::spawn_blocking(move || {
         let path = uploads.dir.join(&file);
         let module = uploads

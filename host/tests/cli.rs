@@ -1,38 +1,112 @@
-//! The command line: `keygen` and `sign` make what `--trusted-keys` checks,
-//! and a bad start-up is a clear error, not a panic.
+//! The command line: `keygen` and `sign` make keys and signatures as cosign
+//! does, which `openssl` verifies, and a bad start-up is a clear error, not
+//! a panic.
 
 mod common;
 
 use std::process::Command;
 
 use common::*;
-use fnhost::trust::{TrustedKeys, signature_path};
+use fnhost::cosign::{CosignKeys, signature_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_function-cluster-platform");
 
+fn base64_decode(text: &str) -> Vec<u8> {
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim()).unwrap()
+}
+
+/// `keygen` writes cosign's key pair (the private key encrypted under
+/// COSIGN_PASSWORD); `sign` writes what `cosign sign-blob` writes. openssl
+/// verifies the signature against the public key, and so does
+/// `--cosign-key`.
 #[test]
-fn keygen_and_sign_produce_a_signature_the_trusted_keys_accept() {
+fn keygen_and_sign_produce_cosign_keys_and_signatures_openssl_verifies() {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(BIN)
-        .args(["keygen", "--out-dir"])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let keygen = || {
+        Command::new(BIN)
+            .args(["keygen", "--out-dir"])
+            .arg(dir.path())
+            .env("COSIGN_PASSWORD", "correct horse")
+            .output()
+            .unwrap()
+    };
+    let out = keygen();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let private = std::fs::read_to_string(dir.path().join("cosign.key")).unwrap();
+    assert!(
+        private.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"),
+        "{private}"
+    );
+    let public = dir.path().join("cosign.pub");
+    assert!(
+        std::fs::read_to_string(&public)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let again = keygen();
+    assert!(!again.status.success(), "keygen overwrote a key");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("does not overwrite"));
+
     let module = dir.path().join("cluster_platform.wasm");
     std::fs::copy(wasm(CLUSTER_WASM), &module).unwrap();
-    let status = Command::new(BIN)
-        .args(["sign", "--key"])
-        .arg(dir.path().join("signing.key"))
-        .arg(&module)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let sign = |password: &str| {
+        Command::new(BIN)
+            .args(["sign", "--key"])
+            .arg(dir.path().join("cosign.key"))
+            .arg(&module)
+            .env("COSIGN_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let wrong = sign("wrong");
+    assert!(!wrong.status.success(), "signed with the wrong password");
+    let out = sign("correct horse");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let keys = TrustedKeys::load(&dir.path().join("signing.pub")).unwrap();
+    let bytes = std::fs::read(&module).unwrap();
     let signature = std::fs::read_to_string(signature_path(&module)).unwrap();
-    keys.verify(&std::fs::read(&module).unwrap(), Some(&signature))
+    assert!(openssl::verifies(
+        &public,
+        &base64_decode(&signature),
+        &bytes
+    ));
+    let keys = CosignKeys::load(&[public]).unwrap().unwrap();
+    keys.verify_blob(&bytes, Some(&signature)).unwrap();
+}
+
+/// `sign` also takes a PKCS#8 key made by openssl, as `cosign sign-blob`
+/// does after `cosign import-key-pair`.
+#[test]
+fn sign_takes_an_openssl_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = openssl::key_pair(dir.path(), "team");
+    let module = dir.path().join("m.wasm");
+    std::fs::write(&module, b"\0asm module bytes").unwrap();
+    let out = Command::new(BIN)
+        .args(["sign", "--key"])
+        .arg(&key)
+        .arg(&module)
+        .output()
         .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signature = std::fs::read_to_string(signature_path(&module)).unwrap();
+    assert!(openssl::verifies(
+        &public,
+        &base64_decode(&signature),
+        b"\0asm module bytes"
+    ));
 }
 
 #[test]

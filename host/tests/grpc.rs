@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::pki::Pki;
 use common::*;
 use function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient;
 use function_sdk_rust::proto::v1::{Resource, Severity, State};
@@ -110,54 +111,24 @@ async fn bad_input_is_a_fatal_result_with_the_tag_not_a_grpc_error() {
     }
 }
 
-/// A CA, and a certificate it signed for `name`.
-struct Pki {
-    ca_pem: String,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-impl Pki {
-    fn new() -> Self {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let ca_pem = params.self_signed(&key).unwrap().pem();
-        Self {
-            ca_pem,
-            issuer: rcgen::Issuer::new(params, key),
-        }
-    }
-
-    /// (certificate, key) PEM for `name`.
-    fn issue(&self, name: &str) -> (String, String) {
-        let params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// Serves the cluster module over mTLS with a certificate for
-    /// localhost; returns the address and what must outlive the server.
-    async fn serve(&self) -> (String, [tempfile::TempDir; 2]) {
-        let certs = tempfile::tempdir().unwrap();
-        let (cert, key) = self.issue("localhost");
-        std::fs::write(certs.path().join("tls.crt"), cert).unwrap();
-        std::fs::write(certs.path().join("tls.key"), key).unwrap();
-        std::fs::write(certs.path().join("ca.crt"), &self.ca_pem).unwrap();
-        let modules = modules_dir(&[CLUSTER_WASM]);
-        let address = serve(
-            modules.path(),
-            &["--tls-certs-dir", certs.path().to_str().unwrap()],
-        )
-        .await;
-        (address, [certs, modules])
-    }
+/// Serves the cluster module over mTLS with a certificate for
+/// localhost; returns the address and what must outlive the server.
+async fn serve_tls(pki: &Pki) -> (String, [tempfile::TempDir; 2]) {
+    let certs = tempfile::tempdir().unwrap();
+    pki.certs_dir(certs.path(), "localhost", true);
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let address = serve(
+        modules.path(),
+        &["--tls-certs-dir", certs.path().to_str().unwrap()],
+    )
+    .await;
+    (address, [certs, modules])
 }
 
 #[tokio::test]
 async fn mtls_serves_a_client_with_a_certificate_and_refuses_one_without() {
     let pki = Pki::new();
-    let (address, _dirs) = pki.serve().await;
+    let (address, _dirs) = serve_tls(&pki).await;
     let port = address.rsplit(':').next().unwrap();
     let endpoint = format!("https://localhost:{port}");
 
@@ -204,7 +175,7 @@ async fn mtls_serves_a_client_with_a_certificate_and_refuses_one_without() {
 
 #[tokio::test]
 async fn insecure_over_plaintext_is_refused_when_serving_mtls() {
-    let (address, _dirs) = Pki::new().serve().await;
+    let (address, _dirs) = serve_tls(&Pki::new()).await;
     let refused = async {
         let mut client = FunctionRunnerServiceClient::connect(format!("http://{address}")).await?;
         client

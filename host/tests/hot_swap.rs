@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use fnhost::admission::Admission;
+use fnhost::cosign::CosignKeys;
 use fnhost::limits::Limits;
 use fnhost::metrics::{Metrics, RejectLabels};
 use fnhost::reload::Reloader;
 use fnhost::runtime::Runtime;
 use fnhost::service::Dispatcher;
-use fnhost::trust::{self, TrustedKeys};
 
 struct Host {
     dir: tempfile::TempDir,
@@ -34,13 +34,13 @@ fn host(modules: &[(&str, Vec<u8>)]) -> Host {
     host_in(dir, None)
 }
 
-fn host_in(dir: tempfile::TempDir, trust: Option<TrustedKeys>) -> Host {
-    host_settling(dir, trust, Duration::ZERO)
+fn host_in(dir: tempfile::TempDir, keys: Option<CosignKeys>) -> Host {
+    host_settling(dir, keys, Duration::ZERO)
 }
 
-fn host_settling(dir: tempfile::TempDir, trust: Option<TrustedKeys>, settle: Duration) -> Host {
+fn host_settling(dir: tempfile::TempDir, keys: Option<CosignKeys>, settle: Duration) -> Host {
     let runtime = Arc::new(Runtime::new(Limits::default(), Some(&cache_dir())).unwrap());
-    let admission = Arc::new(Admission::new(runtime.clone(), trust));
+    let admission = Arc::new(Admission::new(runtime.clone(), keys));
     let registry = admission.load_dir(dir.path()).unwrap();
     let metrics = Metrics::unregistered();
     let dispatcher = Arc::new(Dispatcher::new(runtime, registry, metrics.clone()));
@@ -181,7 +181,7 @@ async fn refused_modules_never_replace_the_one_serving() {
         .metrics
         .rejected
         .get_or_create(&RejectLabels {
-            file: "hostile.wasm".into(),
+            source: "hostile.wasm".into(),
         })
         .get();
     assert_eq!(refusals, 6, "every refusal is counted");
@@ -318,18 +318,20 @@ async fn swap_under_load_fails_no_call() {
 }
 
 #[tokio::test]
-async fn with_trusted_keys_only_signed_modules_are_admitted() {
-    let (secret, public) = trust::generate_key().unwrap();
-    let keys_file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(keys_file.path(), format!("{public}\n")).unwrap();
-    let keys = TrustedKeys::load(keys_file.path()).unwrap();
+/// With `--cosign-key`, a module file is admitted only with the signature
+/// `cosign sign-blob` writes beside it (here made by openssl), by that key.
+async fn with_cosign_keys_only_files_signed_by_one_are_admitted() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (secret, public) = openssl::key_pair(keys_dir.path(), "team");
+    let (other, _) = openssl::key_pair(keys_dir.path(), "other");
+    let keys = CosignKeys::load(&[public]).unwrap();
 
     let v1 = variant("1.0.0", &[], &[]);
-    let signed = |bytes: &[u8]| trust::sign(bytes, &secret).unwrap();
+    let signed = |bytes: &[u8]| openssl::sign_blob(&secret, bytes);
     let dir = tempfile::tempdir().unwrap();
     install(dir.path(), "hostile.wasm", &v1);
     install(dir.path(), "hostile.wasm.sig", signed(&v1).as_bytes());
-    let host = host_in(dir, Some(keys));
+    let host = host_in(dir, keys);
     let serving = digest_for(&host, "gcp");
 
     // Unsigned: the old signature does not cover the new bytes.
@@ -357,7 +359,20 @@ async fn with_trusted_keys_only_signed_modules_are_admitted() {
     let report = host.reloader.reload();
     assert!(report.rejected[0].1.contains("unsigned"), "{report:?}");
 
-    // Signed by the trusted key: admitted.
+    // Signed by a key that is not given.
+    install(
+        host.dir.path(),
+        "hostile.wasm.sig",
+        openssl::sign_blob(&other, &v2).as_bytes(),
+    );
+    let report = host.reloader.reload();
+    assert!(
+        report.rejected[0].1.contains("not by a --cosign-key"),
+        "{report:?}"
+    );
+    assert_eq!(digest_for(&host, "gcp"), serving);
+
+    // Signed by the given key: admitted.
     install(host.dir.path(), "hostile.wasm.sig", signed(&v2).as_bytes());
     install(host.dir.path(), "hostile.wasm", &v2);
     assert_eq!(host.reloader.reload().admitted.len(), 1);

@@ -45,7 +45,7 @@ fn digest_of(pinned: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pushed_module_is_a_wasm_artifact_served_by_digest() {
-    let registry = LocalRegistry::start();
+    let registry = registry::start();
     let module = wasm(CLUSTER_WASM);
     let pinned = registry.push_file("platform/cluster:v1", &module);
     assert!(
@@ -101,7 +101,7 @@ async fn a_pushed_module_is_a_wasm_artifact_served_by_digest() {
 
 #[test]
 fn a_blob_that_does_not_match_its_digest_is_refused() {
-    let registry = LocalRegistry::start();
+    let registry = registry::start();
     let pinned = registry.push("test/hostile:v1", &variant("1.0.0", &[], &[]));
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(registry.blob(digest_of(&pinned))).unwrap()).unwrap();
@@ -125,7 +125,7 @@ fn a_blob_that_does_not_match_its_digest_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() {
-    let mut registry = LocalRegistry::start();
+    let mut registry = registry::start();
     let tag = format!("oci://{}/test/hostile:live", registry.host);
     registry.push("test/hostile:live", &variant("1.0.0", &[], &[]));
     let empty = modules_dir(&[]);
@@ -201,7 +201,7 @@ async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() 
 /// where the module came from and its digest.
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_waits_for_every_source_and_modules_shows_where_each_came_from() {
-    let mut registry = LocalRegistry::start();
+    let mut registry = registry::start();
     // A digest no earlier run has cached, so the source needs the registry.
     let unique = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -253,7 +253,7 @@ async fn readiness_waits_for_every_source_and_modules_shows_where_each_came_from
 /// from the cache with its registry down, as a restarting replica does.
 #[test]
 fn a_pinned_module_once_pulled_loads_without_its_registry() {
-    let mut registry = LocalRegistry::start();
+    let mut registry = registry::start();
     let pinned = registry.push("test/cached:v1", &variant("1.0.0", &[], &[]));
     let cache = tempfile::tempdir().unwrap();
     let compile = |registry: &LocalRegistry| {
@@ -284,21 +284,13 @@ fn a_pinned_module_once_pulled_loads_without_its_registry() {
 /// (an image pull secret's `.dockerconfigjson`); without either, refused.
 #[test]
 fn a_private_registry_is_reached_with_its_ca_and_a_docker_config() {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
+    let pki = common::pki::Pki::new();
+    let ca_pem = pki.ca_pem.clone();
     let secured = common::registry::Secured {
-        certificate: (leaf.pem(), leaf_key.serialize_pem()),
+        certificate: pki.issue("127.0.0.1"),
         user: ("robot".into(), "s3cret-pass".into()),
     };
-    let registry = LocalRegistry::start_with(Some(&secured));
+    let registry = registry::start_with(&secured);
 
     let files = tempfile::tempdir().unwrap();
     let ca_file = files.path().join("ca.pem");
@@ -360,42 +352,6 @@ fn a_private_registry_is_reached_with_its_ca_and_a_docker_config() {
     }
 }
 
-/// An ECDSA P-256 key pair made with `openssl` (PKCS#8), as `cosign
-/// import-key-pair` takes them.
-fn openssl_key_pair(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let key = dir.join(format!("{name}.key"));
-    let public = dir.join(format!("{name}.pub"));
-    let ok = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    ok(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        key.to_str().unwrap(),
-    ]);
-    ok(&[
-        "ec",
-        "-in",
-        key.to_str().unwrap(),
-        "-pubout",
-        "-out",
-        public.to_str().unwrap(),
-    ]);
-    (key, public)
-}
-
 /// Signs the manifest `digest` of `repository` as `cosign sign` does, with
 /// nothing of this project's code: a simple-signing payload naming the
 /// digest, its SHA-256 signed by `openssl` with `key`, stored as the layer
@@ -411,27 +367,7 @@ async fn sign_like_cosign(registry: &LocalRegistry, repository: &str, digest: &s
         "optional": null,
     }))
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let payload_file = dir.path().join("payload.json");
-    std::fs::write(&payload_file, &payload).unwrap();
-    let signature_file = dir.path().join("payload.sig");
-    let out = Command::new("openssl")
-        .args(["dgst", "-sha256", "-sign"])
-        .arg(key)
-        .arg("-out")
-        .arg(&signature_file)
-        .arg(&payload_file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let signature = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        std::fs::read(&signature_file).unwrap(),
-    );
+    let signature = openssl::sign_blob(key, &payload);
     let layer = ImageLayer::new(
         payload,
         "application/vnd.dev.cosign.simplesigning.v1+json".to_string(),
@@ -468,10 +404,10 @@ async fn sign_like_cosign(registry: &LocalRegistry, repository: &str, digest: &s
 /// lets the new digest in.
 #[tokio::test(flavor = "multi_thread")]
 async fn only_modules_signed_the_way_cosign_signs_by_a_given_key_are_admitted() {
-    let registry = LocalRegistry::start();
+    let registry = registry::start();
     let keys = tempfile::tempdir().unwrap();
-    let (good, good_public) = openssl_key_pair(keys.path(), "good");
-    let (other, _) = openssl_key_pair(keys.path(), "other");
+    let (good, good_public) = openssl::key_pair(keys.path(), "good");
+    let (other, _) = openssl::key_pair(keys.path(), "other");
     let repository = "test/signed";
     let first = registry.push(&format!("{repository}:live"), &variant("1.0.0", &[], &[]));
     sign_like_cosign(&registry, repository, digest_of(&first), &good).await;
@@ -531,9 +467,9 @@ async fn only_modules_signed_the_way_cosign_signs_by_a_given_key_are_admitted() 
 /// public key as `--cosign-key` admits the module.
 #[test]
 fn push_signs_the_way_cosign_does_and_openssl_verifies_it() {
-    let registry = LocalRegistry::start();
+    let registry = registry::start();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = openssl_key_pair(keys.path(), "signer");
+    let (key, public) = openssl::key_pair(keys.path(), "signer");
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), variant("1.0.0", &[], &[])).unwrap();
     let out = run(&[
@@ -584,20 +520,9 @@ fn push_signs_the_way_cosign_does_and_openssl_verifies_it() {
             .unwrap(),
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("payload"), &payload).unwrap();
-    std::fs::write(dir.path().join("signature"), &signature).unwrap();
-    let verified = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify"])
-        .arg(&public)
-        .arg("-signature")
-        .arg(dir.path().join("signature"))
-        .arg(dir.path().join("payload"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&verified.stdout).trim(),
-        "Verified OK"
+    assert!(
+        openssl::verifies(&public, &signature, &payload),
+        "openssl does not verify the signature push stored"
     );
 
     let cache = tempfile::tempdir().unwrap();
@@ -616,4 +541,78 @@ fn push_signs_the_way_cosign_does_and_openssl_verifies_it() {
         "{}",
         String::from_utf8_lossy(&compiled.stderr)
     );
+}
+
+/// The value of the counter `name` for `source` on a metrics endpoint.
+async fn counter(metrics: &str, name: &str, source: &str) -> u64 {
+    let (_, body) = http(metrics, "GET", "/metrics", None, b"").await;
+    let prefix = format!("{name}{{source=\"{source}\"}} ");
+    body.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// A replica restarting while its registry is down serves the digest its
+/// followed tag had admitted last, from the cache, and is ready: even with
+/// `--cosign-key`, since the signature was verified when it was admitted.
+/// Once the registry answers, the signature is checked again (here it was
+/// removed, so every check fails and is counted), and the tag is followed
+/// to its next signed digest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_with_the_registry_down_serves_the_digest_admitted_last() {
+    let mut registry = registry::start();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = openssl::key_pair(keys.path(), "team");
+    let repository = "test/remembered";
+    let first = registry.push(&format!("{repository}:live"), &variant("1.0.0", &[], &[]));
+    sign_like_cosign(&registry, repository, digest_of(&first), &key).await;
+    let source = format!("oci://{}/{repository}:live", registry.host);
+    let host = registry.host.clone();
+    let empty = modules_dir(&[]);
+    let flags = [
+        "--insecure",
+        "--module-source",
+        &source,
+        "--insecure-registry",
+        &host,
+        "--module-poll",
+        "200ms",
+        "--cosign-key",
+        public.to_str().unwrap(),
+    ];
+    let before = serve(empty.path(), &flags).await;
+    wait_for_version(&mut insecure_client(&before).await, "1.0.0").await;
+
+    registry.stop();
+    let signature_tag = registry.storage().join(format!(
+        "data/docker/registry/v2/repositories/{repository}/_manifests/tags/sha256-{}.sig",
+        digest_of(&first).strip_prefix("sha256:").unwrap()
+    ));
+    std::fs::remove_dir_all(&signature_tag).unwrap();
+    let probes = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let mut restarted = flags.to_vec();
+    let probe_flag = format!("--probe-address={probes}");
+    restarted.extend([probe_flag.as_str(), "--metrics-address", &metrics]);
+    let after = serve(empty.path(), &restarted).await;
+    let (status, body) = http(&probes, "GET", "/readyz", None, b"").await;
+    assert_eq!(status, 200, "{body}");
+    let mut client = insecure_client(&after).await;
+    let rsp = client.run_function(hostile_request("gcp")).await.unwrap();
+    assert_eq!(served_version(&rsp.into_inner()), Ok("1.0.0".into()));
+
+    registry.resume();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let failures = "function_module_source_failures_total";
+    let once_back = counter(&metrics, failures, &source).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = counter(&metrics, failures, &source).await;
+    assert!(
+        later > once_back,
+        "the signature was not checked again once the registry answered ({once_back} then {later} failures)"
+    );
+
+    let second = registry.push(&format!("{repository}:live"), &variant("2.0.0", &[], &[]));
+    sign_like_cosign(&registry, repository, digest_of(&second), &key).await;
+    wait_for_version(&mut client, "2.0.0").await;
 }

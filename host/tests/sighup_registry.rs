@@ -5,12 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::registry::LocalRegistry;
 use common::*;
 
 #[tokio::test]
 async fn sighup_resolves_followed_tags_again() {
-    let registry = LocalRegistry::start();
+    let registry = registry::start();
     registry.push("test/hostile:live", &variant("1.0.0", &[], &[]));
     let empty = modules_dir(&[]);
     let source = format!("oci://{}/test/hostile:live", registry.host);

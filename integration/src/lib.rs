@@ -154,6 +154,39 @@ impl Drop for HostProcess {
     }
 }
 
+/// The sha256 of the cluster module serving, from a `/modules` listing:
+/// the upload API's (with its token) or the probes'; empty when none.
+pub async fn serving_sha256(address: &str, token: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(address).await else {
+        return String::new();
+    };
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head =
+        format!("GET /modules HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n");
+    let mut response = String::new();
+    if stream.write_all(head.as_bytes()).await.is_err()
+        || stream.read_to_string(&mut response).await.is_err()
+    {
+        return String::new();
+    }
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let listed: Value = serde_json::from_str(body).unwrap_or_default();
+    listed["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == "cluster-platform")
+        .and_then(|m| m["sha256"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The composite of an example claim.
 pub fn example_xr(cloud: &str) -> Value {
     let xrd = docs::read_one(&root().join("apis/legacy/definition.yaml"), "the XRD").ok();

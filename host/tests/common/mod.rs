@@ -1,6 +1,8 @@
 //! Shared test fixtures: the built guest modules, requests, a served host.
 #![allow(dead_code)]
 
+pub mod openssl;
+pub mod pki;
 pub mod registry;
 
 use std::net::TcpListener;
@@ -259,24 +261,47 @@ pub async fn http(
     token: Option<&str>,
     body: &[u8],
 ) -> (u16, String) {
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    http_over(stream, address, method, path, token, &[], body).await
+}
+
+/// One HTTP/1.1 request on `stream`, then its answer: the status (0 when
+/// there is no HTTP answer) and the body.
+pub async fn http_over<S>(
+    mut stream: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    // The server may answer (413) and close before reading the whole body.
+    ));
+    // The server may refuse (a TLS alert) or answer (413) and close before
+    // reading everything.
+    let _ = stream.write_all(head.as_bytes()).await;
     let _ = stream.write_all(body).await;
+    let _ = stream.flush().await;
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response).await;
     let text = String::from_utf8_lossy(&response).to_string();
     let status = text
-        .split(' ')
-        .nth(1)
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.split(' ').next())
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let body = text
