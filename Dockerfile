@@ -9,14 +9,17 @@ COPY . .
 # `make guest` adds the wasm32-wasip2 target and builds the modules.
 RUN make guest
 RUN make host-release
+# Crossplane runs functions as uid 2000 and `docker run` as nonroot
+# (65532): /cache stays writable for either (sticky, like /tmp), so modules
+# pulled from registries and their compilations are kept across restarts.
 RUN make warm-cache HOST=target/release/function-cluster-platform \
         MODULES=target/modules CACHE=/out/cache \
+ && chmod 1777 /out/cache \
  && mkdir -p /out/modules && cp target/modules/*.wasm /out/modules/
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/function-cluster-platform /function
 COPY --from=build /out/modules /modules
-# The cache stays writable: modules pulled from registries are kept there.
 COPY --from=build --chown=65532:65532 /out/cache /cache
 # Crossplane passes no arguments (TLS comes from TLS_SERVER_CERTS_DIR);
 # `crossplane render` passes a bare --insecure. Mount a writable volume over
