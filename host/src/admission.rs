@@ -80,30 +80,28 @@ impl Admission {
                 .map_err(|e| anyhow::anyhow!("module {}: {e:#}", path.display()))?;
             tracing::info!(
                 module = %module.info.name, version = %module.info.version, digest = %module.digest,
-                modules = ?module.info.modules, clouds = ?module.info.clouds, file = %path.display(),
+                routes = %module.info.routes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), file = %path.display(),
                 "loaded module"
             );
             modules.push(Arc::new(module));
         }
-        Registry::new(modules)
+        Ok(Registry::new(modules)?)
     }
 }
 
-/// The module answers a minimal request for what it serves without
+/// The module answers a minimal request for its first route without
 /// trapping and with a well-formed response (a fatal result is fine: the
-/// request is deliberately bare).
+/// request is deliberately bare). The composite carries the route's own
+/// labels, so the host guesses nothing about what they mean.
 fn self_test(runtime: &Runtime, module: &LoadedModule) -> Result<(), String> {
-    let cloud = module
-        .info
-        .clouds
-        .first()
-        .map_or("self-test", String::as_str);
+    let route = &module.info.routes[0];
     let composite = json!({
         "apiVersion": "selftest.fn.crossplane.io/v1",
         "kind": "SelfTest",
-        "metadata": {"name": "self-test", "labels": {"cloud": cloud}},
+        "metadata": {"name": "self-test", "labels": route.labels},
     });
-    let input = json!({"apiVersion": INPUT_API_VERSION, "kind": INPUT_KIND, "module": module.info.modules[0]});
+    let input =
+        json!({"apiVersion": INPUT_API_VERSION, "kind": INPUT_KIND, "module": route.module});
     let request = wit::Request {
         meta: wit::RequestMeta {
             tag: "self-test".into(),

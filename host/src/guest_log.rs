@@ -22,6 +22,8 @@ pub struct GuestLog {
     max_bytes: usize,
     emitted: usize,
     pub dropped: usize,
+    /// A panic the module reported before trapping: its message and where.
+    pub panic: Option<String>,
 }
 
 impl GuestLog {
@@ -33,6 +35,7 @@ impl GuestLog {
             max_bytes,
             emitted: 0,
             dropped: 0,
+            panic: None,
         }
     }
 
@@ -62,6 +65,11 @@ fn truncate(mut s: String, max: usize) -> String {
 
 impl Host for GuestLog {
     fn emit(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
+        // The SDK's panic hook: kept even when muted, for the failure.
+        if let Some((_, location)) = fields.iter().find(|(k, _)| k == "panic") {
+            let message = truncate(message.clone(), self.max_bytes);
+            self.panic = Some(format!("{message} (at {location})"));
+        }
         if self.muted {
             return;
         }

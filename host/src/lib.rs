@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod cache;
 pub mod cli;
 pub mod clock_guard;
+pub mod contract;
 pub mod convert;
 pub mod cosign;
 pub mod dockerconfig;

@@ -1,12 +1,47 @@
-//! The routing table: which loaded module answers a step's `module` input
-//! for a composite's `cloud` label.
+//! The routing table: which loaded module answers a request, by the routes
+//! modules declare. A route names the step Input's `module` value and
+//! labels the composite must carry; the host matches them without knowing
+//! what any label means, and the route with the most labels wins.
 
-use crate::source::Source;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::runtime::{LoadedModule, ModuleInfo};
+use crate::source::Source;
+
+/// Requests whose step Input names `module` and whose composite carries
+/// every one of `labels`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Route {
+    pub module: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Route {
+    fn matches(&self, module: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.module == module && self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
+impl fmt::Display for Route {
+    /// `cluster` or `cluster [cloud=gcp, tier=gold]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.module)?;
+        if !self.labels.is_empty() {
+            write!(f, " [{}]", pairs(&self.labels))?;
+        }
+        Ok(())
+    }
+}
+
+fn pairs(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// What the table needs to know of a module.
 pub trait Routable {
@@ -28,33 +63,43 @@ impl Routable for LoadedModule {
     }
 }
 
-/// A route key: the Input's `module` and a cloud (`None`: every cloud).
-type Key = (String, Option<String>);
-
-#[derive(Debug)]
-pub struct Registry<M = LoadedModule> {
-    routes: BTreeMap<Key, Arc<M>>,
+/// Two modules declaring the same route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteConflict {
+    pub route: Route,
+    /// Each module's label and source.
+    pub first: (String, String),
+    pub second: (String, String),
 }
 
-impl<M> Default for Registry<M> {
-    fn default() -> Self {
-        Self {
-            routes: BTreeMap::new(),
-        }
+impl fmt::Display for RouteConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}) and {} ({}) both serve {}; remove one of them",
+            self.second.0, self.second.1, self.first.0, self.first.1, self.route
+        )
     }
 }
+
+impl std::error::Error for RouteConflict {}
 
 /// Why no module answers a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
-    UnknownModule {
+    /// No loaded module declares a route for the Input's `module`.
+    UnknownModule { module: String, loaded: String },
+    /// Modules serve `module`, but each needs a label the composite lacks.
+    NoMatch {
         module: String,
-        loaded: String,
+        labels: BTreeMap<String, String>,
+        routes: String,
     },
-    UnservedCloud {
+    /// Two routes with as many labels both match.
+    Ambiguous {
         module: String,
-        cloud: Option<String>,
-        loaded: String,
+        labels: BTreeMap<String, String>,
+        matches: Vec<String>,
     },
 }
 
@@ -65,79 +110,100 @@ impl fmt::Display for RouteError {
                 f,
                 "no loaded module serves input module {module:?}; set the step's input.module to one of the loaded modules: {loaded}"
             ),
-            RouteError::UnservedCloud {
+            RouteError::NoMatch {
                 module,
-                cloud: Some(cloud),
-                loaded,
+                labels,
+                routes,
             } => write!(
                 f,
-                "no loaded module serves module {module:?} for cloud {cloud:?} (the composite's metadata.labels.cloud); loaded: {loaded}"
+                "no loaded module serves module {module:?} for a composite labelled [{}]; set the composite's metadata.labels to match one of: {routes}",
+                pairs(labels)
             ),
-            RouteError::UnservedCloud {
+            RouteError::Ambiguous {
                 module,
-                cloud: None,
-                loaded,
+                labels,
+                matches,
             } => write!(
                 f,
-                "the composite has no metadata.labels.cloud and no loaded module serves module {module:?} for every cloud; set the cloud label; loaded: {loaded}"
+                "module {module:?} for a composite labelled [{}] matches equally specific routes: {}; remove one module or make one route name more labels",
+                pairs(labels),
+                matches.join(" and ")
             ),
         }
     }
 }
 
+impl std::error::Error for RouteError {}
+
+#[derive(Debug)]
+pub struct Registry<M = LoadedModule> {
+    routes: BTreeMap<Route, Arc<M>>,
+}
+
+impl<M> Default for Registry<M> {
+    fn default() -> Self {
+        Self {
+            routes: BTreeMap::new(),
+        }
+    }
+}
+
 impl<M: Routable> Registry<M> {
-    /// Builds the table; two modules claiming the same (module, cloud) is an
-    /// error naming both.
-    pub fn new(modules: Vec<Arc<M>>) -> anyhow::Result<Self> {
-        let mut routes: BTreeMap<Key, Arc<M>> = BTreeMap::new();
+    /// Builds the table; two modules declaring the same route is an error
+    /// naming both.
+    pub fn new(modules: Vec<Arc<M>>) -> Result<Self, Box<RouteConflict>> {
+        let mut routes: BTreeMap<Route, Arc<M>> = BTreeMap::new();
         for module in modules {
-            let clouds: Vec<Option<String>> = if module.info().clouds.is_empty() {
-                vec![None]
-            } else {
-                module.info().clouds.iter().cloned().map(Some).collect()
-            };
-            for name in &module.info().modules {
-                for cloud in &clouds {
-                    let key = (name.clone(), cloud.clone());
-                    if let Some(other) = routes.get(&key) {
-                        anyhow::bail!(
-                            "{} ({}) and {} ({}) both serve module {name:?} for {}; remove one of them",
-                            module.label(),
-                            module.source(),
-                            other.label(),
-                            other.source(),
-                            cloud
-                                .as_deref()
-                                .map_or("every cloud".to_string(), |c| format!("cloud {c:?}")),
-                        );
-                    }
-                    routes.insert(key, module.clone());
+            for route in &module.info().routes {
+                if let Some(other) = routes.get(route) {
+                    return Err(Box::new(RouteConflict {
+                        route: route.clone(),
+                        first: (other.label(), other.source().to_string()),
+                        second: (module.label(), module.source().to_string()),
+                    }));
                 }
+                routes.insert(route.clone(), module.clone());
             }
         }
         Ok(Self { routes })
     }
 
-    /// The module for `module` and `cloud`: one that names the cloud beats
-    /// one that serves every cloud.
-    pub fn route(&self, module: &str, cloud: Option<&str>) -> Result<Arc<M>, RouteError> {
-        let specific =
-            cloud.and_then(|c| self.routes.get(&(module.to_string(), Some(c.to_string()))));
-        if let Some(found) = specific.or_else(|| self.routes.get(&(module.to_string(), None))) {
-            return Ok(found.clone());
-        }
-        let loaded = self.describe();
-        if self.routes.keys().any(|(m, _)| m == module) {
-            Err(RouteError::UnservedCloud {
+    /// The module for the Input's `module` and the composite's `labels`:
+    /// of the routes that match, the one with the most labels.
+    pub fn route(
+        &self,
+        module: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Arc<M>, RouteError> {
+        let matching: Vec<(&Route, &Arc<M>)> = self
+            .routes
+            .iter()
+            .filter(|(route, _)| route.matches(module, labels))
+            .collect();
+        let most = matching.iter().map(|(r, _)| r.labels.len()).max();
+        let best: Vec<_> = matching
+            .into_iter()
+            .filter(|(r, _)| Some(r.labels.len()) == most)
+            .collect();
+        match best.as_slice() {
+            [(_, found)] => Ok((*found).clone()),
+            [] if self.routes.keys().any(|r| r.module == module) => Err(RouteError::NoMatch {
                 module: module.to_string(),
-                cloud: cloud.map(str::to_string),
-                loaded,
-            })
-        } else {
-            Err(RouteError::UnknownModule {
+                labels: labels.clone(),
+                routes: self.describe_where(|r| r.module == module),
+            }),
+            [] => Err(RouteError::UnknownModule {
                 module: module.to_string(),
-                loaded,
-            })
+                loaded: self.describe(),
+            }),
+            several => Err(RouteError::Ambiguous {
+                module: module.to_string(),
+                labels: labels.clone(),
+                matches: several
+                    .iter()
+                    .map(|(r, m)| format!("{r} by {}", m.label()))
+                    .collect(),
+            }),
         }
     }
 
@@ -152,21 +218,23 @@ impl<M: Routable> Registry<M> {
         seen
     }
 
-    /// `cluster (cloud gcp) by name@1.0 (sha256:..), ...` or `none`.
+    /// `cluster [cloud=gcp] by name@1.0 (sha256:..), ...` or `none`.
     pub fn describe(&self) -> String {
-        if self.routes.is_empty() {
-            return "none".to_string();
-        }
-        self.routes
+        self.describe_where(|_| true)
+    }
+
+    fn describe_where(&self, keep: impl Fn(&Route) -> bool) -> String {
+        let listed: Vec<String> = self
+            .routes
             .iter()
-            .map(|((module, cloud), m)| {
-                let cloud = cloud
-                    .as_deref()
-                    .map_or("every cloud".to_string(), |c| format!("cloud {c}"));
-                format!("{module} ({cloud}) by {}", m.label())
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .filter(|(route, _)| keep(route))
+            .map(|(route, m)| format!("{route} by {}", m.label()))
+            .collect();
+        if listed.is_empty() {
+            "none".to_string()
+        } else {
+            listed.join(", ")
+        }
     }
 }
 
@@ -194,97 +262,159 @@ mod tests {
         }
     }
 
-    fn fake(name: &str, modules: &[&str], clouds: &[&str]) -> Arc<Fake> {
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A module serving each of `routes`: (Input module, labels).
+    fn fake(name: &str, routes: &[(&str, &[(&str, &str)])]) -> Arc<Fake> {
         Arc::new(Fake {
             info: ModuleInfo {
                 name: name.into(),
                 version: "1.0.0".into(),
-                modules: modules.iter().map(|s| s.to_string()).collect(),
-                clouds: clouds.iter().map(|s| s.to_string()).collect(),
+                routes: routes
+                    .iter()
+                    .map(|(module, pairs)| Route {
+                        module: module.to_string(),
+                        labels: labels(pairs),
+                    })
+                    .collect(),
             },
             source: Source::File(PathBuf::from(format!("{name}.wasm"))),
         })
     }
 
     #[test]
-    fn a_module_for_a_specific_cloud_beats_one_for_every_cloud() {
+    fn the_route_with_the_most_matching_labels_wins() {
         let registry = Registry::new(vec![
-            fake("general", &["cluster"], &[]),
-            fake("aws-only", &["cluster"], &["aws"]),
+            fake("general", &[("cluster", &[])]),
+            fake("one-label", &[("cluster", &[("cloud", "aws")])]),
+            fake(
+                "two-labels",
+                &[("cluster", &[("cloud", "aws"), ("tier", "gold")])],
+            ),
         ])
         .unwrap();
-        assert_eq!(
-            registry.route("cluster", Some("aws")).unwrap().info.name,
-            "aws-only"
-        );
-        assert_eq!(
-            registry.route("cluster", Some("gcp")).unwrap().info.name,
-            "general"
-        );
-        assert_eq!(
-            registry.route("cluster", None).unwrap().info.name,
-            "general"
-        );
+        let route = |pairs: &[(&str, &str)]| {
+            registry
+                .route("cluster", &labels(pairs))
+                .unwrap()
+                .info
+                .name
+                .clone()
+        };
+        assert_eq!(route(&[("cloud", "aws"), ("tier", "gold")]), "two-labels");
+        assert_eq!(route(&[("cloud", "aws"), ("tier", "iron")]), "one-label");
+        assert_eq!(route(&[("cloud", "gcp")]), "general");
+        assert_eq!(route(&[]), "general");
     }
 
     #[test]
-    fn routes_by_module_and_cloud() {
+    fn a_module_serves_every_route_it_declares() {
         let registry = Registry::new(vec![
-            fake("gcp", &["cluster"], &["gcp"]),
-            fake("azure", &["cluster", "database"], &["azure"]),
+            fake("a", &[("cluster", &[("cloud", "gcp")])]),
+            fake(
+                "b",
+                &[("cluster", &[("cloud", "azure")]), ("database", &[])],
+            ),
         ])
         .unwrap();
-        assert_eq!(
-            registry.route("cluster", Some("gcp")).unwrap().info.name,
-            "gcp"
-        );
-        assert_eq!(
-            registry.route("database", Some("azure")).unwrap().info.name,
-            "azure"
-        );
+        let on = |module: &str, pairs: &[(&str, &str)]| {
+            registry
+                .route(module, &labels(pairs))
+                .unwrap()
+                .info
+                .name
+                .clone()
+        };
+        assert_eq!(on("cluster", &[("cloud", "gcp")]), "a");
+        assert_eq!(on("database", &[("cloud", "gcp")]), "b");
         assert_eq!(registry.modules().len(), 2);
     }
 
     #[test]
-    fn two_modules_claiming_the_same_key_is_an_error_naming_both() {
-        let err = Registry::new(vec![
-            fake("first", &["cluster"], &["aws"]),
-            fake("second", &["cluster"], &["aws", "gcp"]),
+    fn two_modules_declaring_the_same_route_is_a_conflict_naming_both() {
+        let conflict = Registry::new(vec![
+            fake("first", &[("cluster", &[("cloud", "aws")])]),
+            fake(
+                "second",
+                &[
+                    ("cluster", &[("cloud", "gcp")]),
+                    ("cluster", &[("cloud", "aws")]),
+                ],
+            ),
         ])
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("first@1.0.0"), "{err}");
-        assert!(err.contains("second@1.0.0"), "{err}");
-        assert!(err.contains("cloud \"aws\""), "{err}");
+        .unwrap_err();
+        assert_eq!(conflict.route.module, "cluster");
+        assert_eq!(conflict.route.labels, labels(&[("cloud", "aws")]));
+        assert_eq!(conflict.first.0, "first@1.0.0");
+        assert_eq!(
+            conflict.second,
+            ("second@1.0.0".into(), "second.wasm".into())
+        );
+        let message = conflict.to_string();
+        assert!(
+            message.contains("both serve cluster [cloud=aws]"),
+            "{message}"
+        );
     }
 
     #[test]
     fn an_unknown_module_lists_what_is_loaded() {
-        let registry = Registry::new(vec![fake("general", &["cluster"], &[])]).unwrap();
-        let err = registry.route("database", Some("gcp")).unwrap_err();
-        assert!(matches!(err, RouteError::UnknownModule { .. }));
-        let message = err.to_string();
-        assert!(message.contains("\"database\""), "{message}");
-        assert!(
-            message.contains("cluster (every cloud) by general@1.0.0"),
-            "{message}"
-        );
+        let registry = Registry::new(vec![fake("general", &[("cluster", &[])])]).unwrap();
+        let err = registry.route("database", &labels(&[])).unwrap_err();
+        let RouteError::UnknownModule { module, loaded } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(module, "database");
+        assert_eq!(loaded, "cluster by general@1.0.0");
     }
 
     #[test]
-    fn an_unserved_cloud_names_the_label_and_lists_what_is_loaded() {
-        let registry = Registry::new(vec![fake("gcp", &["cluster"], &["gcp"])]).unwrap();
-        let message = registry
-            .route("cluster", Some("oracle"))
-            .unwrap_err()
-            .to_string();
-        assert!(message.contains("cloud \"oracle\""), "{message}");
-        assert!(message.contains("metadata.labels.cloud"), "{message}");
-        assert!(
-            message.contains("cluster (cloud gcp) by gcp@1.0.0"),
-            "{message}"
+    fn no_match_names_the_composite_labels_and_the_routes_of_the_module() {
+        let registry = Registry::new(vec![
+            fake("gcp", &[("cluster", &[("cloud", "gcp")])]),
+            fake("other", &[("database", &[])]),
+        ])
+        .unwrap();
+        let err = registry
+            .route("cluster", &labels(&[("cloud", "oracle")]))
+            .unwrap_err();
+        let RouteError::NoMatch {
+            labels: got,
+            routes,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}");
+        };
+        assert_eq!(got, &labels(&[("cloud", "oracle")]));
+        assert_eq!(routes, "cluster [cloud=gcp] by gcp@1.0.0");
+        assert!(err.to_string().contains("labelled [cloud=oracle]"), "{err}");
+    }
+
+    #[test]
+    fn equally_specific_matches_are_ambiguous_and_named() {
+        let registry = Registry::new(vec![
+            fake("by-cloud", &[("cluster", &[("cloud", "gcp")])]),
+            fake("by-tier", &[("cluster", &[("tier", "gold")])]),
+        ])
+        .unwrap();
+        let err = registry
+            .route("cluster", &labels(&[("cloud", "gcp"), ("tier", "gold")]))
+            .unwrap_err();
+        let RouteError::Ambiguous { matches, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(
+            matches,
+            &[
+                "cluster [cloud=gcp] by by-cloud@1.0.0".to_string(),
+                "cluster [tier=gold] by by-tier@1.0.0".to_string()
+            ]
         );
-        let message = registry.route("cluster", None).unwrap_err().to_string();
-        assert!(message.contains("no metadata.labels.cloud"), "{message}");
     }
 }

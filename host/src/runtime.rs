@@ -17,6 +17,7 @@ use crate::cache::CompiledCache;
 use crate::clock_guard::WaitPastDeadline;
 use crate::guest_log::{GuestLog, ModuleTag};
 use crate::limits::{Limits, MemoryGuard};
+use crate::registry::Route;
 
 /// Linear memory kept resident per pool slot between instances.
 const KEEP_RESIDENT: usize = 4 << 20;
@@ -34,9 +35,8 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct ModuleInfo {
     pub name: String,
     pub version: String,
-    pub modules: Vec<String>,
-    /// Empty: serves every cloud.
-    pub clouds: Vec<String>,
+    /// What it serves: the step Input's `module` and composite labels.
+    pub routes: Vec<Route>,
 }
 
 /// A compiled, described module, ready to instantiate.
@@ -79,6 +79,8 @@ pub enum Failure {
     Timeout(Duration),
     OutOfMemory(usize),
     Trap(String),
+    /// The module panicked (and so trapped); the message it reported.
+    Panic(String),
     /// The module ran and returned its own error.
     Module(String),
 }
@@ -90,6 +92,7 @@ impl Failure {
             Failure::Timeout(_) => "timeout",
             Failure::OutOfMemory(_) => "out_of_memory",
             Failure::Trap(_) => "trap",
+            Failure::Panic(_) => "panic",
             Failure::Module(_) => "module_error",
         }
     }
@@ -107,6 +110,7 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Trap(t) => write!(f, "trapped: {t}"),
+            Failure::Panic(p) => write!(f, "panicked: {p}"),
             Failure::Module(m) => write!(f, "returned an error: {m}"),
         }
     }
@@ -206,6 +210,7 @@ impl Runtime {
         );
         let digest = hex::encode(Sha256::digest(bytes));
         let component = self.compile(bytes, &digest)?;
+        crate::contract::check(&component, &self.engine)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -221,8 +226,8 @@ impl Runtime {
         let info = self.describe(&pre, placeholder)?;
         anyhow::ensure!(!info.name.is_empty(), "describe() returned an empty name");
         anyhow::ensure!(
-            !info.modules.is_empty(),
-            "describe() lists no `module` input values it serves"
+            !info.routes.is_empty(),
+            "describe() lists no route it serves (a step Input `module` value and composite labels)"
         );
         let tag = ModuleTag {
             name: info.name.as_str().into(),
@@ -269,8 +274,14 @@ impl Runtime {
         Ok(ModuleInfo {
             name: info.name,
             version: info.version,
-            modules: info.modules,
-            clouds: info.clouds,
+            routes: info
+                .routes
+                .into_iter()
+                .map(|r| Route {
+                    module: r.module,
+                    labels: r.labels.into_iter().collect(),
+                })
+                .collect(),
         })
     }
 
@@ -351,6 +362,9 @@ impl Runtime {
             || error.downcast_ref::<WaitPastDeadline>().is_some()
         {
             return Failure::Timeout(self.limits.timeout);
+        }
+        if let Some(panic) = &state.log.panic {
+            return Failure::Panic(panic.clone());
         }
         Failure::Trap(format!("{error:#}"))
     }

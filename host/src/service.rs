@@ -1,6 +1,7 @@
 //! The function itself: routes each `RunFunctionRequest` to a module, runs
 //! it in the sandbox, and answers with its response or a fatal result.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,8 +83,8 @@ impl Dispatcher {
             Ok(name) => name,
             Err(message) => return fatal(&req, message),
         };
-        let cloud = composite_label(&req, "cloud");
-        let module = match self.registry.load().route(&module_name, cloud.as_deref()) {
+        let labels = composite_labels(&req);
+        let module = match self.registry.load().route(&module_name, &labels) {
             Ok(module) => module,
             Err(e) => return fatal(&req, e.to_string()),
         };
@@ -215,28 +216,30 @@ fn input_module(req: &RunFunctionRequest) -> Result<String, String> {
     }
 }
 
-/// A label of the observed composite resource.
-fn composite_label(req: &RunFunctionRequest, key: &str) -> Option<String> {
-    let xr = req
+/// The composite's string labels, which routes match against.
+fn composite_labels(req: &RunFunctionRequest) -> BTreeMap<String, String> {
+    use pbjson_types::value::Kind;
+    let labels = req
         .observed
-        .as_ref()?
-        .composite
-        .as_ref()?
-        .resource
-        .as_ref()?;
-    let metadata = xr.fields.get("metadata")?;
-    let pbjson_types::value::Kind::StructValue(metadata) = metadata.kind.as_ref()? else {
-        return None;
+        .as_ref()
+        .and_then(|o| o.composite.as_ref())
+        .and_then(|c| c.resource.as_ref())
+        .and_then(|xr| xr.fields.get("metadata"))
+        .and_then(|m| match m.kind.as_ref() {
+            Some(Kind::StructValue(metadata)) => metadata.fields.get("labels"),
+            _ => None,
+        });
+    let Some(Kind::StructValue(labels)) = labels.and_then(|l| l.kind.as_ref()) else {
+        return BTreeMap::new();
     };
-    let pbjson_types::value::Kind::StructValue(labels) =
-        metadata.fields.get("labels")?.kind.as_ref()?
-    else {
-        return None;
-    };
-    match labels.fields.get(key)?.kind.as_ref()? {
-        pbjson_types::value::Kind::StringValue(v) => Some(v.clone()),
-        _ => None,
-    }
+    labels
+        .fields
+        .iter()
+        .filter_map(|(k, v)| match v.kind.as_ref() {
+            Some(Kind::StringValue(v)) => Some((k.clone(), v.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The gRPC face of the dispatcher.

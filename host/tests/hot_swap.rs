@@ -59,10 +59,15 @@ fn host_settling(dir: tempfile::TempDir, keys: Option<CosignKeys>, settle: Durat
     }
 }
 
+/// The composite labels of a claim for `cloud`.
+fn on(cloud: &str) -> std::collections::BTreeMap<String, String> {
+    [("cloud".to_string(), cloud.to_string())].into()
+}
+
 fn digest_for(host: &Host, cloud: &str) -> String {
     host.dispatcher
         .registry()
-        .route("hostile", Some(cloud))
+        .route("hostile", &on(cloud))
         .unwrap()
         .digest
         .clone()
@@ -87,7 +92,7 @@ async fn a_per_cloud_swap_leaves_the_other_clouds_alone_and_a_new_cloud_routes()
     assert_eq!(
         host.dispatcher
             .registry()
-            .route("hostile", Some("aws"))
+            .route("hostile", &on("aws"))
             .unwrap()
             .info
             .version,
@@ -205,7 +210,7 @@ async fn a_removed_module_stops_serving() {
     let host = host(&[
         ("hostile.wasm", variant("1.0.0", &[], &[])),
         (
-            "cluster_platform.wasm",
+            "cluster_all.wasm",
             std::fs::read(wasm(CLUSTER_WASM)).unwrap(),
         ),
     ]);

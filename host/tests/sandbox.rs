@@ -76,6 +76,17 @@ async fn a_trapping_module_is_a_fatal_result() {
     contained("trap", "trapped").await;
 }
 
+/// A panic traps, but the SDK reports its message (and where) first, so
+/// the fatal result says why rather than only that the module trapped.
+#[tokio::test]
+async fn a_panicking_module_is_a_fatal_result_with_the_panic_message() {
+    contained(
+        "panic",
+        "panicked: run() panics on purpose (at test-guests/hostile/src/lib.rs:",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_looping_module_is_stopped_at_its_deadline() {
     contained("loop", "ran past its 300ms deadline").await;

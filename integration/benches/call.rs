@@ -120,9 +120,7 @@ fn native_response(rsp: native::Response) -> pb::RunFunctionResponse {
 
 fn per_call(iterations: usize) {
     let runtime = Runtime::new(Limits::default(), None).expect("runtime");
-    let module = runtime
-        .load(&wasm("cluster_platform.wasm"))
-        .expect("module");
+    let module = runtime.load(&wasm("cluster_all.wasm")).expect("module");
     println!(
         "| claim | resources | native logic | native function | wasm total (p50 / p99) | request → WIT | instantiate | guest run | WIT → response | wasm / native function | wasm / native logic |"
     );
@@ -219,8 +217,8 @@ fn cold_start(cache: Option<&std::path::Path>) -> Duration {
     let modules = tempfile::tempdir().expect("tempdir");
     install(
         modules.path(),
-        "cluster_platform.wasm",
-        &std::fs::read(wasm("cluster_platform.wasm")).expect("wasm"),
+        "cluster_all.wasm",
+        &std::fs::read(wasm("cluster_all.wasm")).expect("wasm"),
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

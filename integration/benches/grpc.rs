@@ -21,9 +21,7 @@ const TOKEN: &str = "bench-upload-token-0123456789";
 /// A GCP production request, its cluster up, EnvironmentConfigs answered.
 fn complete_request() -> pb::RunFunctionRequest {
     let runtime = Runtime::new(Limits::default(), None).expect("runtime");
-    let module = runtime
-        .load(&wasm("cluster_platform.wasm"))
-        .expect("module");
+    let module = runtime.load(&wasm("cluster_all.wasm")).expect("module");
     let bare = with_cluster_up(bare_request(&example_xr("gcp"), "cluster"), "gcp");
     answer_requirements(bare, |r| {
         let rsp = runtime
@@ -147,7 +145,7 @@ async fn swap(dir: &std::path::Path, upload: &str, bytes: &[u8]) -> Duration {
     use sha2::Digest;
     let digest = hex::encode(sha2::Sha256::digest(bytes));
     let landed = Instant::now();
-    install(dir, "cluster_platform.wasm", bytes);
+    install(dir, "cluster_all.wasm", bytes);
     while serving_sha256(upload, Some(TOKEN)).await != digest {
         assert!(
             landed.elapsed() < Duration::from_secs(60),
@@ -170,8 +168,8 @@ async fn main() {
     let cache = tempfile::tempdir().expect("tempdir");
     let token = tempfile::NamedTempFile::new().expect("token");
     std::fs::write(token.path(), TOKEN).expect("token");
-    let cluster = std::fs::read(wasm("cluster_platform.wasm")).expect("wasm");
-    install(modules.path(), "cluster_platform.wasm", &cluster);
+    let cluster = std::fs::read(wasm("cluster_all.wasm")).expect("wasm");
+    install(modules.path(), "cluster_all.wasm", &cluster);
     let upload = format!("127.0.0.1:{}", free_port());
     // HOST_ARGS adds host flags, to compare settings (e.g. concurrency).
     let host_args = std::env::var("HOST_ARGS").unwrap_or_default();
@@ -277,7 +275,7 @@ async fn main() {
     .await;
     let warm_bytes = with_custom_section(&cluster, "warm");
     let staging = tempfile::tempdir().expect("tempdir");
-    install(staging.path(), "cluster_platform.wasm", &warm_bytes);
+    install(staging.path(), "cluster_all.wasm", &warm_bytes);
     let status = std::process::Command::new(host_binary())
         .args(["compile", "--modules-dir"])
         .arg(staging.path())

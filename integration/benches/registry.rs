@@ -51,7 +51,7 @@ async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let rounds = if full { 5 } else { 1 };
     let registry = LocalRegistry::start(&host_binary());
-    let cluster = std::fs::read(wasm("cluster_platform.wasm")).expect("wasm");
+    let cluster = std::fs::read(wasm("cluster_all.wasm")).expect("wasm");
     let home = with_custom_section(&cluster, "home");
     registry.push(TAG, &home);
 

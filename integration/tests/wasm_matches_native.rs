@@ -94,7 +94,7 @@ fn same_as_native(
 #[test]
 fn every_case_renders_the_same_through_wasm_and_is_schema_valid() {
     let runtime = Runtime::new(Limits::default(), None).unwrap();
-    let module = runtime.load(&wasm("cluster_platform.wasm")).unwrap();
+    let module = runtime.load(&wasm("cluster_all.wasm")).unwrap();
     let call = |r: &pb::RunFunctionRequest| {
         let rsp = runtime.call(&module, &convert::request_to_wit(r)).unwrap();
         convert::response_from_wit(rsp, "tag").unwrap()

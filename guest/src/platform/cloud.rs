@@ -7,7 +7,6 @@ use super::claim::Platform;
 use super::compose::Plan;
 use super::helm::Chart;
 use super::observed::Observed;
-use super::{aws, azure, gcp};
 
 /// How the Helm and Kubernetes providers reach the new cluster.
 pub struct KubeAccess {
@@ -61,8 +60,15 @@ pub trait Cloud: Sync {
     fn status(&self, p: &Platform, observed: Observed<'_>) -> Map<String, Value>;
 }
 
-/// Every cloud the platform renders, by its `cloud` label.
-pub const CLOUDS: &[&dyn Cloud] = &[&gcp::Gcp, &aws::Aws, &azure::Azure];
+/// Every cloud this build renders, by its `cloud` label.
+pub const CLOUDS: &[&dyn Cloud] = &[
+    #[cfg(feature = "gcp")]
+    &super::gcp::Gcp,
+    #[cfg(feature = "aws")]
+    &super::aws::Aws,
+    #[cfg(feature = "azure")]
+    &super::azure::Azure,
+];
 
 pub fn find(name: &str) -> Option<&'static dyn Cloud> {
     CLOUDS.iter().copied().find(|c| c.name() == name)

@@ -22,8 +22,13 @@ pub mod providerconfig;
 pub mod status;
 pub mod yaml;
 
+// Each cloud builds only with its feature: a per-cloud module holds the
+// shared core and its own cloud.
+#[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
 pub mod azure;
+#[cfg(feature = "gcp")]
 pub mod gcp;
 
 use serde_json::Value;

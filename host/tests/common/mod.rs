@@ -37,8 +37,10 @@ pub fn examples() -> PathBuf {
 }
 
 /// The composition modules the test run built (`make guest`).
-pub const CLUSTER_WASM: &str = "cluster_platform.wasm";
+pub const CLUSTER_WASM: &str = "cluster_all.wasm";
 pub const HOSTILE_WASM: &str = "hostile_guest.wasm";
+/// The SDK's example module (`examples/modules/label`).
+pub const LABEL_WASM: &str = "label_module.wasm";
 
 /// Where the guests are: `$GUEST_WASM_DIR`, or the workspace's wasm target.
 pub fn wasm_dir() -> PathBuf {

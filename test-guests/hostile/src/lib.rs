@@ -1,8 +1,8 @@
 //! A composition module that misbehaves on request, so the host's sandbox
 //! limits can be tested. The step Input's `behaviour` picks what it does:
-//! `trap`, `loop`, `sleep`, `alloc`, `log-flood`, `huge-response`, `probe`
-//! (reports what of the host it can reach), or anything else to answer
-//! normally.
+//! `trap`, `panic`, `loop`, `sleep`, `alloc`, `log-flood`, `huge-response`,
+//! `probe` (reports what of the host it can reach), or anything else to
+//! answer normally. It is written with the module SDK, as any module is.
 //!
 //! Tests make variants of this one build without recompiling: the
 //! [`VARIANT`] bytes are patched in a copy of the wasm file (same length) to
@@ -36,76 +36,63 @@ fn variant() -> (String, Vec<String>, Vec<String>) {
 
 #[cfg(target_arch = "wasm32")]
 mod module {
-    wit_bindgen::generate!({
-        world: "composition-module",
-        path: "../../wit",
-    });
-
-    use platform::function::log::{Level, emit};
-    use platform::function::types as w;
+    use module_sdk::prelude::*;
+    use serde_json::json;
 
     struct Hostile;
 
-    fn behaviour(input: Option<&str>) -> String {
-        let input = input.unwrap_or_default();
-        // A tiny scan instead of a JSON parser keeps this module small.
-        for b in [
-            "trap",
-            "loop",
-            "sleep",
-            "alloc",
-            "log-flood",
-            "huge-response",
-            "probe",
-        ] {
-            if input.contains(&format!("\"behaviour\":\"{b}\"")) {
-                return b.to_string();
-            }
-        }
-        "ok".to_string()
-    }
-
-    impl Guest for Hostile {
-        fn describe() -> w::ModuleInfo {
+    impl Module for Hostile {
+        fn describe() -> ModuleInfo {
             let (version, clouds, flags) = super::variant();
             if flags.iter().any(|f| f == "trap-describe") {
                 core::arch::wasm32::unreachable();
             }
-            // A Rust panic writes its message to stderr before trapping.
             if flags.iter().any(|f| f == "panic-describe") {
                 panic!("describe() refuses on purpose");
             }
-            w::ModuleInfo {
+            // The variant's clouds become `cloud` label routes, as the
+            // per-cloud platform modules declare them.
+            let routes = if clouds.is_empty() {
+                vec![Route::new("hostile")]
+            } else {
+                clouds
+                    .iter()
+                    .map(|c| Route::new("hostile").label("cloud", c))
+                    .collect()
+            };
+            ModuleInfo {
                 name: "hostile-guest".into(),
                 version,
-                modules: vec!["hostile".into()],
-                clouds,
+                routes,
             }
         }
 
-        fn run_function(request: w::Request) -> Result<w::Response, w::ModuleError> {
+        fn run(request: &Request, log: &mut Log) -> Response {
             let (version, _, flags) = super::variant();
             if flags.iter().any(|f| f == "trap-run") {
                 core::arch::wasm32::unreachable();
             }
-            let mut response = w::Response {
-                meta: w::ResponseMeta {
-                    tag: request.meta.tag.clone(),
-                    ttl: None,
-                },
-                desired: request.desired,
-                results: Vec::new(),
-                context: request.context,
-                requirements: w::Requirements {
-                    extra_resources: Vec::new(),
-                    resources: Vec::new(),
-                    schemas: Vec::new(),
-                },
-                conditions: Vec::new(),
-                output: None,
+            let mut response = Response {
+                desired: request.desired.clone(),
+                context: request.context.clone(),
+                ..Response::default()
             };
-            match behaviour(request.input.as_deref()).as_str() {
+            let behaviour = request
+                .input
+                .as_ref()
+                .and_then(|i| i["behaviour"].as_str())
+                .unwrap_or("ok");
+            let mut compose = |name: &str, body: serde_json::Value| {
+                let mut resource = Resource::new(body);
+                resource.ready = Ready::True;
+                response.desired.resources.insert(name.into(), resource);
+            };
+            match behaviour {
                 "trap" => core::arch::wasm32::unreachable(),
+                "panic" => {
+                    log.info("about to panic", &[]);
+                    panic!("run() panics on purpose");
+                }
                 "loop" => {
                     let mut n: u64 = 0;
                     loop {
@@ -123,7 +110,7 @@ mod module {
                 }
                 "log-flood" => {
                     for i in 0..100_000u32 {
-                        emit(Level::Info, "flood", &[("i".into(), i.to_string())]);
+                        log.info("flood", &[("i", &i.to_string())]);
                     }
                 }
                 "probe" => {
@@ -134,47 +121,29 @@ mod module {
                         std::fs::read_dir("/").is_ok() || std::fs::read("/etc/hostname").is_ok();
                     let network = std::net::TcpStream::connect("127.0.0.1:9").is_ok()
                         || std::net::UdpSocket::bind("0.0.0.0:0").is_ok();
-                    let body = format!(
-                        r#"{{"apiVersion":"v1","kind":"ConfigMap","data":{{"env":"{env}","args":"{args}","files":"{files}","network":"{network}"}}}}"#
+                    compose(
+                        "probe",
+                        json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {
+                            "env": env.to_string(), "args": args.to_string(),
+                            "files": files.to_string(), "network": network.to_string(),
+                        }}),
                     );
-                    response.desired.resources.push(w::NamedComposed {
-                        name: "probe".into(),
-                        resource: w::Composed {
-                            body,
-                            connection_details: Vec::new(),
-                            ready: w::Ready::ReadyTrue,
-                        },
-                    });
                 }
                 "huge-response" => {
-                    // 8 MiB of annotation: twice gRPC's default message limit.
-                    let body = format!(
-                        "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{{\"blob\":\"{}\"}}}}",
-                        "x".repeat(8 << 20)
+                    // 8 MiB of data: twice gRPC's default message limit.
+                    compose(
+                        "huge",
+                        json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"blob": "x".repeat(8 << 20)}}),
                     );
-                    response.desired.resources.push(w::NamedComposed {
-                        name: "huge".into(),
-                        resource: w::Composed {
-                            body,
-                            connection_details: Vec::new(),
-                            ready: w::Ready::ReadyTrue,
-                        },
-                    });
                 }
-                _ => {
-                    response.desired.resources.push(w::NamedComposed {
-                        name: "hello".into(),
-                        resource: w::Composed {
-                            body: format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","data":{{"from":"hostile-guest","version":"{version}"}}}}"#),
-                            connection_details: Vec::new(),
-                            ready: w::Ready::ReadyTrue,
-                        },
-                    });
-                }
+                _ => compose(
+                    "hello",
+                    json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"from": "hostile-guest", "version": version}}),
+                ),
             }
-            Ok(response)
+            response
         }
     }
 
-    export!(Hostile);
+    export_module!(Hostile);
 }

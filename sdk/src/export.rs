@@ -1,53 +1,87 @@
-//! The thin export layer: WIT types in, plain protocol types to the
-//! platform logic, WIT types out.
+//! The export glue behind [`crate::export_module!`]: WIT types in, plain
+//! protocol types to the module, WIT types out.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::Module;
+use crate::log::{Level, Line, Log};
 use crate::protocol as p;
 
-wit_bindgen::generate!({
-    world: "composition-module",
-    path: "../wit",
-});
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "composition-module",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_bindings",
+        default_bindings_module: "module_sdk::export::bindings",
+    });
+}
 
-use platform::function::log::{Level, emit};
-use platform::function::types as w;
+use bindings::platform::function::log as host_log;
+pub use bindings::platform::function::types as wit;
+use wit as w;
 
-struct Module;
+/// Sends a line to the host's logger.
+fn forward(line: Line) {
+    let level = match line.level {
+        Level::Debug => host_log::Level::Debug,
+        Level::Info => host_log::Level::Info,
+        Level::Warn => host_log::Level::Warn,
+        Level::Error => host_log::Level::Error,
+    };
+    host_log::emit(level, &line.message, &line.fields);
+}
 
-impl Guest for Module {
-    fn describe() -> w::ModuleInfo {
-        let info = crate::describe();
-        w::ModuleInfo {
-            name: info.name,
-            version: info.version,
-            modules: info.modules,
-            clouds: info.clouds,
-        }
-    }
+/// A panic traps the instance, and a trap carries no message: the panic's
+/// message goes to the host first, as an error line with a `panic` field
+/// (where it happened), which the host puts in the call's failure.
+fn report_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let message = info.payload_as_str().unwrap_or("a panic without a message");
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            host_log::emit(
+                host_log::Level::Error,
+                message,
+                &[("panic".to_string(), location)],
+            );
+        }));
+    });
+}
 
-    fn run_function(request: w::Request) -> Result<w::Response, w::ModuleError> {
-        let request = from_wit(request).map_err(|message| w::ModuleError { message })?;
-        let mut log = crate::log::Log::default();
-        let response = crate::platform::run(&request, &mut log);
-        for line in log.lines {
-            let level = match line.level {
-                crate::log::Level::Debug => Level::Debug,
-                crate::log::Level::Info => Level::Info,
-                crate::log::Level::Warn => Level::Warn,
-            };
-            emit(level, &line.message, &line.fields);
-        }
-        let tag = request.tag.clone();
-        // Freed with the instance, not node by node (see `json_text`).
-        std::mem::forget(request);
-        Ok(to_wit(response, tag))
+pub fn describe<M: Module>() -> w::ModuleInfo {
+    report_panics();
+    let info = M::describe();
+    w::ModuleInfo {
+        name: info.name,
+        version: info.version,
+        routes: info
+            .routes
+            .into_iter()
+            .map(|r| w::Route {
+                module: r.module,
+                labels: r.labels.into_iter().collect(),
+            })
+            .collect(),
     }
 }
 
-export!(Module);
+pub fn run_function<M: Module>(request: w::Request) -> Result<w::Response, w::ModuleError> {
+    report_panics();
+    let request = from_wit(request).map_err(|message| w::ModuleError { message })?;
+    let mut log = Log::streaming(forward);
+    let response = M::run(&request, &mut log);
+    let tag = request.tag.clone();
+    // Freed with the instance, not node by node (see `json_text`).
+    std::mem::forget(request);
+    Ok(to_wit(response, tag))
+}
 
 fn parse(json: &str, what: &str) -> Result<Value, String> {
     serde_json::from_str(json).map_err(|e| format!("the host sent invalid JSON for {what}: {e}"))

@@ -52,6 +52,28 @@ pub struct Request {
     pub credentials: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
 }
 
+impl Request {
+    /// The observed composite resource, as Crossplane sent it.
+    pub fn composite(&self) -> Option<&Value> {
+        self.observed.composite.as_ref().map(|c| &c.body)
+    }
+
+    /// A label of the observed composite.
+    pub fn composite_label(&self, key: &str) -> Option<&str> {
+        self.composite()?["metadata"]["labels"][key].as_str()
+    }
+
+    /// A string field of the step's Input.
+    pub fn input_str(&self, field: &str) -> Option<&str> {
+        self.input.as_ref()?[field].as_str()
+    }
+
+    /// An observed composed resource, by its composition resource name.
+    pub fn observed(&self, name: &str) -> Option<&Resource> {
+        self.observed.resources.get(name)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
     Fatal,
@@ -164,10 +186,73 @@ impl Response {
     }
 }
 
+/// Requests a module answers: the step Input names `module` and the
+/// composite carries every one of `labels`. The host picks, of the routes
+/// that match, the one with the most labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub module: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Route {
+    /// Every composite, for the step Input `module: <module>`.
+    pub fn new(module: &str) -> Self {
+        Self {
+            module: module.to_string(),
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// Only composites that also carry `key: value`.
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.labels.insert(key.to_string(), value.to_string());
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleInfo {
     pub name: String,
     pub version: String,
-    pub modules: Vec<String>,
-    pub clouds: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+impl ModuleInfo {
+    /// A module named `name` at `version` that answers the step Input
+    /// `module: <module>` for every composite.
+    pub fn new(name: &str, version: &str, module: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            version: version.to_string(),
+            routes: vec![Route::new(module)],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_request_reads_its_composite_input_and_observed_resources() {
+        let mut request = Request {
+            input: Some(json!({"module": "label", "key": "team"})),
+            ..Request::default()
+        };
+        request.observed.composite = Some(Resource::new(
+            json!({"metadata": {"name": "prod", "labels": {"tier": "gold"}}}),
+        ));
+        request
+            .observed
+            .resources
+            .insert("bucket".into(), Resource::new(json!({"kind": "Bucket"})));
+        assert_eq!(request.composite().unwrap()["metadata"]["name"], "prod");
+        assert_eq!(request.composite_label("tier"), Some("gold"));
+        assert_eq!(request.composite_label("absent"), None);
+        assert_eq!(request.input_str("key"), Some("team"));
+        assert_eq!(request.observed("bucket").unwrap().body["kind"], "Bucket");
+        assert!(request.observed("other").is_none());
+    }
 }

@@ -1,0 +1,94 @@
+//! The WIT contract between host and modules: the versions of the
+//! `platform:function` package this host serves, and the check that a
+//! module was built for one of them. While the package is 0.x every
+//! version is its own contract: a module is rebuilt with the SDK of the
+//! release that serves it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+pub const PACKAGE: &str = "platform:function";
+
+/// The versions of [`PACKAGE`] this host serves.
+pub const SERVED: &[&str] = &["0.2.0"];
+
+/// A module built for a contract version this host does not serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractMismatch {
+    pub built_for: String,
+    pub served: Vec<String>,
+}
+
+impl fmt::Display for ContractMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let served: Vec<String> = self
+            .served
+            .iter()
+            .map(|v| format!("{PACKAGE}@{v}"))
+            .collect();
+        write!(
+            f,
+            "is built for {PACKAGE}@{}, and this host serves {}; rebuild it with the module SDK of this release",
+            self.built_for,
+            served.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for ContractMismatch {}
+
+/// The contract versions `component` imports (`platform:function/log@X`).
+pub fn versions(component: &Component, engine: &Engine) -> BTreeSet<String> {
+    component
+        .component_type()
+        .imports(engine)
+        .filter_map(|(name, _)| {
+            let interface = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
+            Some(interface.split_once('@').map_or("", |(_, v)| v).to_string())
+        })
+        .collect()
+}
+
+/// Refuses a component that imports a contract version not served.
+pub fn check(component: &Component, engine: &Engine) -> Result<(), ContractMismatch> {
+    match versions(component, engine)
+        .into_iter()
+        .find(|v| !SERVED.contains(&v.as_str()))
+    {
+        Some(built_for) => Err(ContractMismatch {
+            built_for,
+            served: SERVED.iter().map(|v| v.to_string()).collect(),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(wat: &str) -> (Engine, Component) {
+        let engine = Engine::default();
+        let component = Component::new(&engine, wat).unwrap();
+        (engine, component)
+    }
+
+    #[test]
+    fn a_module_for_the_old_contract_is_refused_naming_both_versions() {
+        // What a module built for 0.1.0 imports: its log interface.
+        let (engine, old) =
+            component(r#"(component (import "platform:function/log@0.1.0" (instance)))"#);
+        let mismatch = check(&old, &engine).unwrap_err();
+        assert_eq!(mismatch.built_for, "0.1.0");
+        let message = mismatch.to_string();
+        assert!(message.contains("platform:function@0.1.0"), "{message}");
+        assert!(message.contains("platform:function@0.2.0"), "{message}");
+
+        let (engine, current) =
+            component(r#"(component (import "platform:function/log@0.2.0" (instance)))"#);
+        check(&current, &engine).unwrap();
+    }
+}
