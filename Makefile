@@ -20,6 +20,7 @@ test-setup:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-registry; }
 
 # The composition modules, built once; tests read them from $(WASM_DIR).
+# $(MODULES), which the image ships and render reads, holds one per cloud.
 # Each per-cloud module builds alone, so only its own cloud's feature is on.
 CLOUD_MODULES := cluster-gcp cluster-aws cluster-azure
 guest: setup
@@ -27,7 +28,7 @@ guest: setup
 	for module in $(CLOUD_MODULES); do \
 	  $(CARGO) build --target wasm32-wasip2 --release -p $$module || exit 1; done
 	rm -rf $(MODULES) && mkdir -p $(MODULES)
-	cp $(WASM_DIR)/cluster_all.wasm $(MODULES)/
+	cp $(patsubst %,$(WASM_DIR)/%.wasm,$(subst -,_,$(CLOUD_MODULES))) $(MODULES)/
 
 build: guest
 	$(CARGO) build -p function-cluster-platform

@@ -17,6 +17,7 @@ use fnhost::metrics::{Metrics, RejectLabels};
 use fnhost::reload::Reloader;
 use fnhost::runtime::Runtime;
 use fnhost::service::Dispatcher;
+use function_sdk_rust::proto::v1::Severity;
 
 struct Host {
     dir: tempfile::TempDir,
@@ -436,4 +437,89 @@ async fn a_file_dated_in_the_future_is_not_left_settling_forever() {
         served_version(&host.dispatcher.run(hostile_request("gcp")).await),
         Ok("2.0.0".into())
     );
+}
+
+/// The platform as one module per cloud: replacing GCP's while calls for
+/// every cloud are in flight fails no call, GCP moves to the new digest,
+/// and the AWS and Azure modules keep the digests they had.
+#[tokio::test(flavor = "multi_thread")]
+async fn swapping_one_clouds_module_under_load_leaves_the_others_serving() {
+    let clouds = ["gcp", "aws", "azure"];
+    let modules: Vec<(String, Vec<u8>)> = clouds
+        .iter()
+        .map(|c| (cloud_wasm(c), std::fs::read(wasm(&cloud_wasm(c))).unwrap()))
+        .collect();
+    let host = host(
+        &modules
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), bytes.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let cluster_digest = |host: &Host, cloud: &str| {
+        host.dispatcher
+            .registry()
+            .route("cluster", &on(cloud))
+            .unwrap()
+            .digest
+            .clone()
+    };
+    let before: Vec<String> = clouds.iter().map(|c| cluster_digest(&host, c)).collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut streams = Vec::new();
+    for (i, cloud) in clouds.iter().cycle().take(6).enumerate() {
+        let (dispatcher, stop) = (host.dispatcher.clone(), stop.clone());
+        let request = example_request(cloud, &format!("{cloud}-{i}"));
+        streams.push(tokio::spawn(async move {
+            let (mut calls, mut failures) = (0usize, Vec::new());
+            // Bounded: the test stops the streams.
+            for _ in 0..2_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let rsp = dispatcher.run(request.clone()).await;
+                calls += 1;
+                let fatal = rsp
+                    .results
+                    .iter()
+                    .find(|r| r.severity == Severity::Fatal as i32);
+                let composed = rsp.desired.map_or(0, |d| d.resources.len());
+                if let Some(f) = fatal {
+                    failures.push(f.message.clone());
+                } else if composed < 20 {
+                    failures.push(format!("only {composed} resources"));
+                }
+            }
+            (calls, failures)
+        }));
+    }
+
+    let (name, bytes) = &modules[0];
+    install(
+        host.dir.path(),
+        name,
+        &test_support::with_custom_section(bytes, "gcp-2"),
+    );
+    let report = host.reloader.reload();
+    assert_eq!(report.admitted.len(), 1, "{report:?}");
+    // Calls keep flowing on the new module a little longer.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let (mut calls, mut failures) = (0, Vec::new());
+    for stream in streams {
+        let (n, failed) = stream.await.unwrap();
+        calls += n;
+        failures.extend(failed);
+    }
+    assert!(calls >= 6, "only {calls} calls");
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls failed, first: {}",
+        failures.len(),
+        failures[0]
+    );
+    let after: Vec<String> = clouds.iter().map(|c| cluster_digest(&host, c)).collect();
+    assert_ne!(after[0], before[0], "GCP's module was not replaced");
+    assert_eq!(after[1..], before[1..], "another cloud's module changed");
 }

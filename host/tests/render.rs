@@ -314,7 +314,8 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
     );
 }
 
-/// The printed stream for each example matches its golden file
+/// The printed stream for each example, from the all-in-one module and
+/// from the cloud's own module, matches its golden file
 /// (`UPDATE_GOLDEN=1` rewrites them after an intended change): the legacy
 /// claim (`<cloud>.yaml`) and the namespaced composite
 /// (`<cloud>-namespaced.yaml`), on the first call and once the cluster is
@@ -323,7 +324,10 @@ fn a_step_render_cannot_run_says_how_to_make_it_runnable() {
 /// same observations serve both forms).
 #[test]
 fn each_example_renders_its_golden_stream() {
-    let modules = modules_dir(&[CLUSTER_WASM]);
+    let all_in_one = modules_dir(&[CLUSTER_WASM]);
+    // Each cloud's own module alone renders exactly the same stream.
+    let per_cloud =
+        ["gcp", "aws", "azure"].map(|cloud| (cloud, modules_dir(&[&cloud_wasm(cloud)])));
     let forms = [
         ("claim.yaml", "apis/legacy/composition.yaml", ""),
         (
@@ -350,13 +354,21 @@ fn each_example_renders_its_golden_stream() {
         if stage.is_some() {
             args.extend(["-o", observed.as_str()]);
         }
-        let out = render(modules.path(), &args);
+        let out = render(all_in_one.path(), &args);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let printed = String::from_utf8(out.stdout).unwrap();
+        let own = &per_cloud.iter().find(|(c, _)| *c == cloud).unwrap().1;
+        let by_own = render(own.path(), &args);
+        assert_eq!(
+            String::from_utf8_lossy(&by_own.stdout),
+            printed,
+            "{cloud}{form}: cluster_{cloud}.wasm renders another stream than cluster_all.wasm: {}",
+            String::from_utf8_lossy(&by_own.stderr)
+        );
         let stage = stage.unwrap_or_default();
         let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(format!("tests/golden/{cloud}{form}{stage}.yaml"));

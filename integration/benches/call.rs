@@ -242,6 +242,37 @@ fn cold_start(cache: Option<&std::path::Path>) -> Duration {
     })
 }
 
+/// Each cluster module's size, and the time to compile, link and describe
+/// it with the host's engine and no compiled cache.
+fn module_sizes(runs: usize) {
+    println!("\n## Cluster modules ({runs} runs, p50 of compile + link + describe, no cache)\n");
+    println!("| module | routes | size | compile |\n|---|---|---|---|");
+    for name in ["cluster_all", "cluster_gcp", "cluster_aws", "cluster_azure"] {
+        let path = wasm(&format!("{name}.wasm"));
+        let size = std::fs::metadata(&path).expect("module").len();
+        let mut times = Vec::new();
+        let mut routes = String::new();
+        for _ in 0..runs {
+            let runtime = Runtime::new(Limits::default(), None).expect("runtime");
+            let started = Instant::now();
+            let module = runtime.load(&path).expect("module");
+            times.push(started.elapsed());
+            routes = module
+                .info
+                .routes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
+        println!(
+            "| {name}.wasm | {routes} | {:.2} MB | {:.0} ms |",
+            size as f64 / 1e6,
+            stats(times).p50.as_secs_f64() * 1e3
+        );
+    }
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let iterations = if full { 2000 } else { 3 };
@@ -261,4 +292,5 @@ fn main() {
         stats(without).p50.as_secs_f64() * 1e3
     );
     println!("| warm | {:.0} ms |", stats(with).p50.as_secs_f64() * 1e3);
+    module_sizes(runs);
 }

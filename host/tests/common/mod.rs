@@ -39,6 +39,11 @@ pub fn examples() -> PathBuf {
 /// The composition modules the test run built (`make guest`).
 pub const CLUSTER_WASM: &str = "cluster_all.wasm";
 pub const HOSTILE_WASM: &str = "hostile_guest.wasm";
+/// The cluster platform built for `cloud` alone.
+pub fn cloud_wasm(cloud: &str) -> String {
+    format!("cluster_{cloud}.wasm")
+}
+
 /// The SDK's example module (`examples/modules/label`).
 pub const LABEL_WASM: &str = "label_module.wasm";
 
@@ -116,12 +121,18 @@ pub fn request(tag: &str, xr: &Value, input: Option<&Value>) -> RunFunctionReque
 /// The environment Crossplane would hand a GCP production claim: the
 /// example EnvironmentConfigs merged baseline, cloud, plane type.
 pub fn gcp_environment() -> Value {
+    environment("gcp", "production")
+}
+
+/// The example EnvironmentConfigs for `cloud` and `plane_type`, merged in
+/// the Composition's order.
+pub fn environment(cloud: &str, plane_type: &str) -> Value {
     let configs = fnhost::render::docs::read(&examples().join("envconfigs")).unwrap();
     let mut env = json!({"apiVersion": "internal.crossplane.io/v1alpha1", "kind": "Environment"});
     for (key, value) in [
         ("baseline", "default"),
-        ("cloud", "gcp"),
-        ("planeType", "production"),
+        ("cloud", cloud),
+        ("planeType", plane_type),
     ] {
         for config in configs
             .iter()
@@ -131,6 +142,26 @@ pub fn gcp_environment() -> Value {
         }
     }
     env
+}
+
+/// A cluster request for the example claim of `cloud`, its environment in
+/// the context, so the module renders in one call.
+pub fn example_request(cloud: &str, tag: &str) -> RunFunctionRequest {
+    use fnhost::render::{claim, docs};
+    let root = workspace_root();
+    let xrd = docs::read_one(&root.join("apis/legacy/definition.yaml"), "the XRD").unwrap();
+    let example =
+        docs::read_one(&examples().join(format!("{cloud}/claim.yaml")), "the claim").unwrap();
+    let xr = claim::composite_for(example, Some(&xrd)).unwrap();
+    let plane_type = xr["metadata"]["labels"]["planeType"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut req = request(tag, &xr, Some(&input("cluster")));
+    req.context = Some(to_struct(
+        &json!({"apiextensions.crossplane.io/environment": environment(cloud, &plane_type)}),
+    ));
+    req
 }
 
 /// A cluster request for the GCP claim with its environment in the
