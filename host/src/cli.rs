@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::limits::Limits;
+use crate::wasm::limits::Limits;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -199,8 +199,8 @@ pub struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    pub fn access(&self) -> anyhow::Result<crate::oci::Access> {
-        crate::oci::Access::load(
+    pub fn access(&self) -> anyhow::Result<crate::modules::oci::Access> {
+        crate::modules::oci::Access::load(
             &self.insecure_registries,
             self.registry_config.as_deref(),
             self.registry_ca.as_deref(),

@@ -90,7 +90,7 @@ fn run_converge(args: &fnhost::render::converge::ConvergeArgs) -> anyhow::Result
 /// COSIGN_PASSWORD, as for cosign.
 fn keygen(dir: &std::path::Path) -> anyhow::Result<()> {
     let password = std::env::var("COSIGN_PASSWORD").unwrap_or_default();
-    let (private, public) = fnhost::cosign::generate_key_pair(password.as_bytes())?;
+    let (private, public) = fnhost::modules::cosign::generate_key_pair(password.as_bytes())?;
     let private_path = dir.join("cosign.key");
     let public_path = dir.join("cosign.pub");
     for path in [&private_path, &public_path] {
@@ -124,8 +124,8 @@ fn sign(key: &std::path::Path, module: &std::path::Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read --key {}: {e}", key.display()))?;
     let bytes = std::fs::read(module)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", module.display()))?;
-    let signature = fnhost::cosign::sign(&key, &bytes)?;
-    let path = fnhost::cosign::signature_path(module);
+    let signature = fnhost::modules::cosign::sign(&key, &bytes)?;
+    let path = fnhost::modules::cosign::signature_path(module);
     std::fs::write(&path, signature)?;
     println!("wrote {}", path.display());
     Ok(())
@@ -138,14 +138,14 @@ fn push(
     key: Option<&std::path::Path>,
     registry: &fnhost::cli::RegistryArgs,
 ) -> anyhow::Result<()> {
-    let source = fnhost::oci::OciSource::parse(reference)?;
+    let source = fnhost::modules::oci::OciSource::parse(reference)?;
     anyhow::ensure!(
         source.pinned().is_none(),
         "push to a tag (oci://REGISTRY/REPOSITORY:TAG); the digest is the registry's answer"
     );
     let bytes = std::fs::read(module)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", module.display()))?;
-    let registries = fnhost::oci::Registries::new(&registry.access()?, None);
+    let registries = fnhost::modules::oci::Registries::new(&registry.access()?, None);
     let key = key
         .map(|k| {
             std::fs::read(k).map_err(|e| anyhow::anyhow!("cannot read --key {}: {e}", k.display()))

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::service::Dispatcher;
+use crate::grpc::service::Dispatcher;
 
 /// The sources that have no module admitted yet.
 #[derive(Default)]

@@ -2,20 +2,20 @@
 
 use std::sync::Arc;
 
-use crate::admission::Admission;
 use crate::cli::{HostArgs, ServeArgs};
-use crate::cosign::CosignKeys;
-use crate::follow::{Follower, Start};
+use crate::grpc::service::{Dispatcher, FunctionService};
 use crate::metrics::Metrics;
-use crate::oci::{OciSource, Registries};
+use crate::modules::admission::Admission;
+use crate::modules::cosign::CosignKeys;
+use crate::modules::follow::{Follower, Start};
+use crate::modules::oci::{OciSource, Registries};
+use crate::modules::registry::Registry;
+use crate::modules::reload::Reloader;
+use crate::modules::upload::Uploads;
+use crate::modules::upload::listener::Transport;
+use crate::modules::watch::WatchHandle;
 use crate::probes::Readiness;
-use crate::registry::Registry;
-use crate::reload::Reloader;
-use crate::runtime::Runtime;
-use crate::service::{Dispatcher, FunctionService};
-use crate::upload::Uploads;
-use crate::upload::listener::Transport;
-use crate::watch::WatchHandle;
+use crate::wasm::runtime::Runtime;
 
 /// What start-up loaded: the modules of the directory and of every
 /// registry source that answered, and the digest each source serves.
@@ -81,7 +81,8 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
             // A registry that is down at start is retried by the follower.
             let pulled = pulls.block_on(async {
                 let digest = registries.resolve(&source).await?;
-                let module = crate::follow::pull(&registries, &admission, &source, &digest).await?;
+                let module =
+                    crate::modules::follow::pull(&registries, &admission, &source, &digest).await?;
                 anyhow::Ok((digest, module))
             });
             match pulled {
@@ -96,7 +97,7 @@ fn load_here(host: &HostArgs) -> anyhow::Result<Loaded> {
                 }
                 Err(e) => {
                     let error = format!("{e:#}");
-                    let remembered = pulls.block_on(crate::follow::pull_remembered(
+                    let remembered = pulls.block_on(crate::modules::follow::pull_remembered(
                         &registries,
                         &admission,
                         &source,
@@ -201,7 +202,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for start in sources {
         follower.spawn(start);
     }
-    let watch = crate::watch::spawn(
+    let watch = crate::modules::watch::spawn(
         reloader.clone(),
         &args.host.modules_dir,
         !args.host.no_watch,
@@ -273,7 +274,9 @@ fn serve_uploads(
             tokio::net::TcpListener::from_std(tcp)
         })
         .map_err(|e| anyhow::anyhow!("cannot listen for uploads on {address}: {e}"))?;
-    tokio::spawn(crate::upload::serve(tcp, transport, idle, uploads, max));
+    tokio::spawn(crate::modules::upload::serve(
+        tcp, transport, idle, uploads, max,
+    ));
     Ok(())
 }
 

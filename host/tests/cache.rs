@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use fnhost::limits::Limits;
-use fnhost::runtime::Runtime;
+use fnhost::wasm::limits::Limits;
+use fnhost::wasm::runtime::Runtime;
 
 fn artifacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found: Vec<_> = std::fs::read_dir(dir)

@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use fnhost::cosign::{CosignKeys, signature_path};
+use fnhost::modules::cosign::{CosignKeys, signature_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_function-cluster-platform");
 

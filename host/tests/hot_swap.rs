@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
-use fnhost::admission::Admission;
-use fnhost::cosign::CosignKeys;
-use fnhost::limits::Limits;
+use fnhost::grpc::service::Dispatcher;
 use fnhost::metrics::{Metrics, RejectLabels};
-use fnhost::reload::Reloader;
-use fnhost::runtime::Runtime;
-use fnhost::service::Dispatcher;
+use fnhost::modules::admission::Admission;
+use fnhost::modules::cosign::CosignKeys;
+use fnhost::modules::reload::Reloader;
+use fnhost::wasm::limits::Limits;
+use fnhost::wasm::runtime::Runtime;
 use function_sdk_rust::proto::v1::Severity;
 
 struct Host {

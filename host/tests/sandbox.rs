@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::*;
-use fnhost::limits::Limits;
+use fnhost::grpc::service::Dispatcher;
 use fnhost::metrics::Metrics;
-use fnhost::runtime::Runtime;
-use fnhost::service::Dispatcher;
+use fnhost::wasm::limits::Limits;
+use fnhost::wasm::runtime::Runtime;
 use function_sdk_rust::proto::v1::{RunFunctionResponse, Severity};
 use serde_json::json;
 
@@ -25,7 +25,7 @@ fn dispatcher() -> Arc<Dispatcher> {
     };
     let runtime = Arc::new(Runtime::new(limits, Some(&cache_dir())).unwrap());
     let modules = modules_dir(&[CLUSTER_WASM, HOSTILE_WASM]);
-    let admission = fnhost::admission::Admission::new(runtime.clone(), None);
+    let admission = fnhost::modules::admission::Admission::new(runtime.clone(), None);
     let registry = admission.load_dir(modules.path()).unwrap();
     Arc::new(Dispatcher::new(runtime, registry, Metrics::unregistered()))
 }

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use cluster_platform::protocol as native;
-use fnhost::convert;
-use fnhost::limits::Limits;
-use fnhost::runtime::Runtime;
+use fnhost::grpc::convert;
+use fnhost::wasm::limits::Limits;
+use fnhost::wasm::runtime::Runtime;
 use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::resource::{json_to_struct, struct_to_json};
 use platform_integration::*;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use fnhost::convert;
-use fnhost::limits::Limits;
-use fnhost::runtime::Runtime;
+use fnhost::grpc::convert;
+use fnhost::wasm::limits::Limits;
+use fnhost::wasm::runtime::Runtime;
 use function_sdk_rust::proto::v1 as pb;
 use platform_integration::*;
 

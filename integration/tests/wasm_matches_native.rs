@@ -11,10 +11,10 @@ mod schema;
 use std::collections::BTreeMap;
 
 use cluster_platform::protocol::{Ready, Response, Severity};
-use fnhost::convert;
-use fnhost::limits::Limits;
+use fnhost::grpc::convert;
 use fnhost::render::pipeline;
-use fnhost::runtime::Runtime;
+use fnhost::wasm::limits::Limits;
+use fnhost::wasm::runtime::Runtime;
 use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::resource::struct_to_json;
 use platform_integration::{answer_requirements, bare_request, wasm};

@@ -20,8 +20,8 @@ use function_sdk_rust::resource::struct_to_json;
 use serde_json::Value;
 
 use crate::cli::{HostArgs, parse_duration};
+use crate::grpc::service::Dispatcher;
 use crate::metrics::Metrics;
-use crate::service::Dispatcher;
 use docs::str_at;
 use pipeline::{Runner, Step};
 

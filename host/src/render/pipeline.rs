@@ -13,7 +13,7 @@ use pbjson_types::Struct;
 use serde_json::Value;
 
 use super::docs::str_at;
-use crate::service::Dispatcher;
+use crate::grpc::service::Dispatcher;
 
 /// Crossplane's bound on requirement round-trips for one step.
 pub const MAX_REQUIREMENTS_ITERATIONS: usize = 5;

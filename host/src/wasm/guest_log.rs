@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::bindings::platform::function::log::{Host, Level};
+use crate::wasm::bindings::platform::function::log::{Host, Level};
 
 /// Who is logging, for every line a call emits.
 #[derive(Debug, Clone)]
@@ -104,4 +104,4 @@ impl Host for GuestLog {
 }
 
 /// The `types` interface has no functions, only its (empty) host trait.
-impl crate::bindings::wit::Host for GuestLog {}
+impl crate::wasm::bindings::wit::Host for GuestLog {}

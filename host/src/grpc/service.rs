@@ -15,10 +15,10 @@ use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::convert;
+use crate::grpc::convert;
 use crate::metrics::{CallLabels, Metrics, ModuleLabels};
-use crate::registry::Registry;
-use crate::runtime::Runtime;
+use crate::modules::registry::Registry;
+use crate::wasm::runtime::Runtime;
 
 /// The step Input this function accepts.
 pub const INPUT_API_VERSION: &str = "myplatform.io/v1alpha1";

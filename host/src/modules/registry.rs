@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::runtime::{LoadedModule, ModuleInfo};
-use crate::source::Source;
+use crate::modules::source::Source;
+use crate::wasm::runtime::{LoadedModule, ModuleInfo};
 
 /// Requests whose step Input names `module` and whose composite carries
 /// every one of `labels`.

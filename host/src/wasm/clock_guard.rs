@@ -13,9 +13,9 @@ use wasmtime_wasi::clocks::{WasiClocksCtxView, WasiClocksView};
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 
-use crate::runtime::CallState;
+use crate::wasm::runtime::CallState;
 
-/// Why a wait was refused; [`crate::runtime`] reports it as a timeout.
+/// Why a wait was refused; [`crate::wasm::runtime`] reports it as a timeout.
 #[derive(Debug)]
 pub struct WaitPastDeadline(pub Duration);
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 
-use crate::reload::Reloader;
+use crate::modules::reload::Reloader;
 
 /// Why a rescan was asked for.
 #[derive(Debug, Clone, Copy)]

@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::admission::{self, Admission};
+use crate::grpc::service::Dispatcher;
 use crate::metrics::{Metrics, RejectLabels};
-use crate::registry::Registry;
-use crate::runtime::LoadedModule;
-use crate::service::Dispatcher;
-use crate::source::Source;
+use crate::modules::admission::{self, Admission};
+use crate::modules::registry::Registry;
+use crate::modules::source::Source;
+use crate::wasm::runtime::LoadedModule;
 
 /// What one rescan did.
 #[derive(Debug, Default)]
@@ -211,7 +211,7 @@ impl Reloader {
         }
         let path = source.file().unwrap_or(Path::new(""));
         std::fs::remove_file(path)?;
-        let _ = std::fs::remove_file(crate::cosign::signature_path(path));
+        let _ = std::fs::remove_file(crate::modules::cosign::signature_path(path));
         let table = serving.into_iter().filter(|m| m.source != source).collect();
         // Removing routes cannot create a conflict.
         if let Ok(registry) = Registry::new(table) {

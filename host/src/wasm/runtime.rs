@@ -1,7 +1,7 @@
 //! The wasm runtime: one engine, modules compiled once, a fresh sandboxed
 //! instance for every call.
 
-use crate::source::Source;
+use crate::modules::source::Source;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,12 +12,12 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::bindings::{CompositionModule, CompositionModulePre, wit};
-use crate::cache::CompiledCache;
-use crate::clock_guard::WaitPastDeadline;
-use crate::guest_log::{GuestLog, ModuleTag};
-use crate::limits::{Limits, MemoryGuard};
-use crate::registry::Route;
+use crate::modules::registry::Route;
+use crate::wasm::bindings::{CompositionModule, CompositionModulePre, wit};
+use crate::wasm::cache::CompiledCache;
+use crate::wasm::clock_guard::WaitPastDeadline;
+use crate::wasm::guest_log::{GuestLog, ModuleTag};
+use crate::wasm::limits::{Limits, MemoryGuard};
 
 /// Linear memory kept resident per pool slot between instances.
 const KEEP_RESIDENT: usize = 4 << 20;
@@ -177,7 +177,7 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        crate::clock_guard::add_to_linker(&mut linker)?;
+        crate::wasm::clock_guard::add_to_linker(&mut linker)?;
         CompositionModule::add_to_linker::<CallState, wasmtime::component::HasSelf<GuestLog>>(
             &mut linker,
             |state| &mut state.log,
@@ -210,7 +210,7 @@ impl Runtime {
         );
         let digest = hex::encode(Sha256::digest(bytes));
         let component = self.compile(bytes, &digest)?;
-        crate::contract::check(&component, &self.engine)?;
+        crate::wasm::contract::check(&component, &self.engine)?;
         let pre = self
             .linker
             .instantiate_pre(&component)

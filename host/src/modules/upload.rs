@@ -19,11 +19,11 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, put};
 use serde_json::json;
 
-use crate::admission::Admission;
-use crate::cosign::signature_path;
-use crate::reload::{InstallError, Reloader};
-use crate::service::Dispatcher;
-use crate::source::Source;
+use crate::grpc::service::Dispatcher;
+use crate::modules::admission::Admission;
+use crate::modules::cosign::signature_path;
+use crate::modules::reload::{InstallError, Reloader};
+use crate::modules::source::Source;
 
 /// Header carrying an upload's cosign signature: the base64 text
 /// `cosign sign-blob` writes.

@@ -8,7 +8,7 @@ use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::resource::struct_to_json;
 use pbjson_types::Struct;
 
-use crate::bindings::wit;
+use crate::wasm::bindings::wit;
 
 /// Through a sorted JSON tree, so the text is the same for the same object;
 /// serialised straight into a buffer (`Value`'s `Display` goes through a

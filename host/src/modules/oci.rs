@@ -18,8 +18,8 @@ use rustls_pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 use sigstore::registry::{Auth, OciReference};
 
-use crate::cosign::{self, CosignKeys};
-use crate::dockerconfig::{self, Credentials};
+use crate::modules::cosign::{self, CosignKeys};
+use crate::modules::dockerconfig::{self, Credentials};
 
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 pub const LAYER_MEDIA_TYPE: &str = "application/wasm";

@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::admission::Admission;
 use crate::metrics::{Metrics, SourceLabels};
-use crate::oci::{OciSource, Registries};
+use crate::modules::admission::Admission;
+use crate::modules::oci::{OciSource, Registries};
+use crate::modules::reload::Reloader;
+use crate::modules::source::Source;
 use crate::probes::Readiness;
-use crate::reload::Reloader;
-use crate::runtime::LoadedModule;
-use crate::source::Source;
+use crate::wasm::runtime::LoadedModule;
 
 /// The first retry after a failure; doubled up to the poll interval.
 const FIRST_RETRY: Duration = Duration::from_secs(1);

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::bindings::wit;
-use crate::convert;
-use crate::cosign::{CosignKeys, signature_path};
-use crate::registry::Registry;
-use crate::runtime::{LoadedModule, Runtime};
-use crate::service::{INPUT_API_VERSION, INPUT_KIND};
-use crate::source::Source;
+use crate::grpc::convert;
+use crate::grpc::service::{INPUT_API_VERSION, INPUT_KIND};
+use crate::modules::cosign::{CosignKeys, signature_path};
+use crate::modules::registry::Registry;
+use crate::modules::source::Source;
+use crate::wasm::bindings::wit;
+use crate::wasm::runtime::{LoadedModule, Runtime};
 
 /// Decides which modules may serve: the same checks for start-up, the
 /// watcher, SIGHUP and uploads.

@@ -1,0 +1,14 @@
+//! Where modules come from and how they become servable: the modules
+//! directory, its watcher and the upload API, OCI registries and cosign,
+//! admission, and the routing table.
+
+pub mod admission;
+pub mod cosign;
+pub mod dockerconfig;
+pub mod follow;
+pub mod oci;
+pub mod registry;
+pub mod reload;
+pub mod source;
+pub mod upload;
+pub mod watch;
