@@ -1,8 +1,8 @@
 //! What the conversion fuzz target does with its bytes: shared with the
 //! test that replays the saved corpus.
 
-use fnhost::wasm::bindings::wit;
 use fnhost::grpc::convert::{request_to_wit, response_from_wit};
+use fnhost::wasm::bindings::wit;
 use function_sdk_rust::proto::v1::RunFunctionRequest;
 use prost::Message;
 

@@ -27,6 +27,7 @@
 //! on the host target; only the export glue is wasm-specific.
 
 pub mod arena;
+pub mod json;
 pub mod log;
 pub mod protocol;
 
