@@ -3,7 +3,7 @@
 //! providers' `.m.` CRDs.
 
 mod common;
-mod schema;
+use test_support::schema;
 
 use std::collections::BTreeSet;
 

@@ -3,8 +3,7 @@
 //! XRD's schema, and the Composition's step input against the package's
 //! Input CRD.
 
-#[path = "../../guest/tests/schema/mod.rs"]
-mod schema;
+use test_support::schema;
 
 use std::path::Path;
 

@@ -4,8 +4,7 @@
 //! valid version constraints), validate against Crossplane's CRDs, and
 //! depend on exactly the providers whose kinds it activates.
 
-#[path = "../../guest/tests/schema/mod.rs"]
-mod schema;
+use test_support::schema;
 
 use std::collections::BTreeSet;
 use std::path::Path;

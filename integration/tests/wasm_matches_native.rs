@@ -5,8 +5,7 @@
 
 #[path = "../../guest/tests/common/mod.rs"]
 mod common;
-#[path = "../../guest/tests/schema/mod.rs"]
-mod schema;
+use test_support::schema;
 
 use std::collections::BTreeMap;
 

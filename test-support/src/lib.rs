@@ -1,6 +1,8 @@
-//! What the host's tests and the benchmarks share.
+//! What the tests of several crates and the benchmarks share: a real OCI
+//! registry on loopback, the CRD schema validator, module byte helpers.
 
 pub mod registry;
+pub mod schema;
 
 /// A port free on loopback now.
 pub fn free_port() -> u16 {
