@@ -3,6 +3,7 @@
 //! what the modules compose.
 
 pub mod cli;
+mod files;
 pub mod grpc;
 pub mod metrics;
 pub mod modules;

@@ -143,11 +143,7 @@ async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() 
     )
     .await;
     let mut client = insecure_client(&address).await;
-    let version = |rsp: tonic::Response<_>| served_version(&rsp.into_inner());
-    assert_eq!(
-        version(client.run_function(hostile_request("gcp")).await.unwrap()),
-        Ok("1.0.0".into())
-    );
+    assert_eq!(served(&mut client).await, Ok("1.0.0".into()));
 
     // Calls keep flowing while the tag moves twice.
     let done = Arc::new(AtomicBool::new(false));
@@ -186,10 +182,7 @@ async fn a_followed_tag_moves_under_load_and_survives_the_registry_going_away() 
     // The registry goes away: the module keeps serving through failed polls.
     registry.stop();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(
-        version(client.run_function(hostile_request("gcp")).await.unwrap()),
-        Ok("3.0.0".into())
-    );
+    assert_eq!(served(&mut client).await, Ok("3.0.0".into()));
     // Back, with a new digest under the tag: it is picked up.
     registry.resume();
     registry.push("test/hostile:live", &variant("4.0.0", &[], &[]));
@@ -434,26 +427,16 @@ async fn only_modules_signed_the_way_cosign_signs_by_a_given_key_are_admitted() 
 
     let second = registry.push(&format!("{repository}:live"), &variant("2.0.0", &[], &[]));
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let rsp = client
-        .run_function(hostile_request("gcp"))
-        .await
-        .unwrap()
-        .into_inner();
     assert_eq!(
-        served_version(&rsp),
+        served(&mut client).await,
         Ok("1.0.0".into()),
         "an unsigned module was admitted"
     );
 
     sign_like_cosign(&registry, repository, digest_of(&second), &other).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let rsp = client
-        .run_function(hostile_request("gcp"))
-        .await
-        .unwrap()
-        .into_inner();
     assert_eq!(
-        served_version(&rsp),
+        served(&mut client).await,
         Ok("1.0.0".into()),
         "a module signed by another key was admitted"
     );
@@ -598,8 +581,7 @@ async fn a_restart_with_the_registry_down_serves_the_digest_admitted_last() {
     let (status, body) = http(&probes, "GET", "/readyz", None, b"").await;
     assert_eq!(status, 200, "{body}");
     let mut client = insecure_client(&after).await;
-    let rsp = client.run_function(hostile_request("gcp")).await.unwrap();
-    assert_eq!(served_version(&rsp.into_inner()), Ok("1.0.0".into()));
+    assert_eq!(served(&mut client).await, Ok("1.0.0".into()));
 
     registry.resume();
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -29,13 +29,8 @@ async fn sighup_resolves_followed_tags_again() {
     let mut client = insecure_client(&address).await;
     registry.push("test/hostile:live", &variant("2.0.0", &[], &[]));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let rsp = client
-        .run_function(hostile_request("gcp"))
-        .await
-        .unwrap()
-        .into_inner();
     assert_eq!(
-        served_version(&rsp),
+        served(&mut client).await,
         Ok("1.0.0".into()),
         "followed without a signal"
     );

@@ -139,12 +139,7 @@ async fn uploads_need_the_token_and_then_install_list_serve_and_delete() {
     assert_eq!(on_disk, variant("2.0.0", &[], &[]));
 
     let mut client = insecure_client(&address).await;
-    let rsp = client
-        .run_function(hostile_request("gcp"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(served_version(&rsp), Ok("2.0.0".into()));
+    assert_eq!(served(&mut client).await, Ok("2.0.0".into()));
 
     let (status, body) = http(&upload, "GET", "/modules", Some(TOKEN), b"").await;
     assert_eq!(status, 200);
@@ -215,12 +210,7 @@ async fn bad_uploads_are_refused_and_the_module_serving_stays() {
     );
 
     let mut client = insecure_client(&address).await;
-    let rsp = client
-        .run_function(hostile_request("gcp"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(served_version(&rsp), Ok("1.0.0".into()));
+    assert_eq!(served(&mut client).await, Ok("1.0.0".into()));
 }
 
 /// Without certificates the upload API is not served at all unless plain
@@ -293,12 +283,7 @@ async fn over_tls_uploads_are_served_and_a_ca_requires_client_certificates() {
         variant("2.0.0", &[], &[])
     );
     let mut client = insecure_client(&address).await;
-    let rsp = client
-        .run_function(hostile_request("gcp"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(served_version(&rsp), Ok("2.0.0".into()));
+    assert_eq!(served(&mut client).await, Ok("2.0.0".into()));
     assert_eq!(
         http(&upload, "GET", "/modules", Some(TOKEN), b"").await.0,
         0

@@ -23,8 +23,8 @@ use crate::wasm::runtime::LoadedModule;
 /// The first retry after a failure; doubled up to the poll interval.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
-/// Pulls and admits the module `digest` of `source`, off the async
-/// threads: describe() and the self-test run the module.
+/// Pulls and admits the module `digest` of `source`, its cosign signature
+/// checked first when keys are set.
 pub async fn pull(
     registries: &Registries,
     admission: &Arc<Admission>,
@@ -35,11 +35,8 @@ pub async fn pull(
         registries.verify(source, digest, keys).await?;
     }
     let bytes = registries.fetch(source, digest).await?;
-    let admission = admission.clone();
-    let origin = Source::Oci(source.text.clone());
-    tokio::task::spawn_blocking(move || admission.admit_verified(&bytes, &origin))
+    admit(admission, source, bytes)
         .await
-        .map_err(|e| anyhow::anyhow!("admission stopped: {e}"))?
         .map_err(|e| anyhow::anyhow!("{} ({digest}) refused: {e:#}", source.text))
 }
 
@@ -56,12 +53,21 @@ pub async fn pull_remembered(
         .remembered(source)
         .ok_or_else(|| anyhow::anyhow!("no digest of {} was admitted before", source.text))?;
     let bytes = registries.fetch(source, &digest).await?;
+    Ok((digest, admit(admission, source, bytes).await?))
+}
+
+/// Admits a pulled module whose signature, if keys are set, was checked,
+/// off the async threads: describe() and the self-test run the module.
+async fn admit(
+    admission: &Arc<Admission>,
+    source: &OciSource,
+    bytes: Vec<u8>,
+) -> anyhow::Result<LoadedModule> {
     let admission = admission.clone();
     let origin = Source::Oci(source.text.clone());
-    let module = tokio::task::spawn_blocking(move || admission.admit_verified(&bytes, &origin))
+    tokio::task::spawn_blocking(move || admission.admit_verified(&bytes, &origin))
         .await
-        .map_err(|e| anyhow::anyhow!("admission stopped: {e}"))??;
-    Ok((digest, module))
+        .map_err(|e| anyhow::anyhow!("admission stopped: {e}"))?
 }
 
 /// Where a source stands when its follower starts.

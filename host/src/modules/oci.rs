@@ -18,6 +18,7 @@ use rustls_pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 use sigstore::registry::{Auth, OciReference};
 
+use crate::files::write_atomically;
 use crate::modules::cosign::{self, CosignKeys};
 use crate::modules::dockerconfig::{self, Credentials};
 
@@ -261,15 +262,7 @@ impl Registries {
             return;
         };
         let record = serde_json::json!({"source": source.text, "digest": digest});
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| {
-                let partial = path.with_extension("partial");
-                std::fs::write(&partial, record.to_string())?;
-                std::fs::rename(&partial, &path)
-            });
-        if let Err(e) = written {
+        if let Err(e) = write_atomically(&path, record.to_string().as_bytes()) {
             tracing::warn!(path = %path.display(), error = %e, "cannot record the digest admitted");
         }
     }
@@ -322,15 +315,7 @@ impl Registries {
         if path.exists() {
             return;
         }
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| {
-                let partial = path.with_extension("partial");
-                std::fs::write(&partial, bytes)?;
-                std::fs::rename(&partial, &path)
-            });
-        if let Err(e) = written {
+        if let Err(e) = write_atomically(&path, bytes) {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache what was pulled");
         }
     }

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, put};
 use serde_json::json;
 
+use crate::files::write_atomically;
 use crate::grpc::service::Dispatcher;
 use crate::modules::admission::Admission;
 use crate::modules::cosign::signature_path;
@@ -217,15 +218,4 @@ async fn remove(State(uploads): State<Arc<Uploads>>, Path(name): Path<String>) -
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
-}
-
-/// Writes a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.upload-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }

@@ -52,12 +52,9 @@ impl CompiledCache {
     /// Stores a compilation; a failure only costs the next start a compile.
     pub fn store(&self, digest: &str, component: &Component) {
         let path = self.path(digest);
-        let written = component.serialize().and_then(|bytes| {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, bytes)?;
-            std::fs::rename(&tmp, &path)?;
-            Ok(())
-        });
+        let written = component
+            .serialize()
+            .and_then(|bytes| Ok(crate::files::write_atomically(&path, &bytes)?));
         if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "cannot write compiled-module cache entry");
         }

@@ -259,13 +259,19 @@ pub fn hostile_request(cloud: &str) -> RunFunctionRequest {
 /// Calls the hostile module until `version` answers, for up to 10 s.
 pub async fn wait_for_version(client: &mut FunctionRunnerServiceClient<Channel>, version: &str) {
     for _ in 0..200 {
-        let rsp = client.run_function(hostile_request("gcp")).await.unwrap();
-        if served_version(&rsp.into_inner()).as_deref() == Ok(version) {
+        if served(client).await.as_deref() == Ok(version) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("{version} was never served");
+}
+
+/// The version the host serves a hostile-module call with now, or why the
+/// call failed.
+pub async fn served(client: &mut FunctionRunnerServiceClient<Channel>) -> Result<String, String> {
+    let rsp = client.run_function(hostile_request("gcp")).await.unwrap();
+    served_version(&rsp.into_inner())
 }
 
 /// The version that produced a successful response, or why it failed.
