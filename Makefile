@@ -13,11 +13,16 @@ setup:
 	rustup target add wasm32-wasip2
 
 # What only the tests need: a real OCI registry (Debian's docker-registry,
-# the CNCF distribution registry), run on loopback by the tests.
+# the CNCF distribution registry), run on loopback by the tests, and the
+# stock wasmtime CLI (only its `run` command), which runs the modules as a
+# harness. cargo install skips a CLI already installed at this version.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WASMTIME_CLI := 48.0.8
 test-setup:
 	command -v docker-registry >/dev/null || { $(SUDO) apt-get update -q && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-registry; }
+	$(CARGO) install wasmtime-cli --locked --quiet --version $(WASMTIME_CLI) --root target/tools \
+	  --no-default-features --features run,component-model,cranelift
 
 # The composition modules, built once; tests read them from $(WASM_DIR).
 # $(MODULES), which the image ships and render reads, holds one per cloud.

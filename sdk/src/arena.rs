@@ -84,6 +84,18 @@ impl<P: Pages, F: GlobalAlloc> Arena<P, F> {
         unsafe { &mut *self.state.get() }
     }
 
+    /// Sends every allocation from now on to the fallback. `wasmtime run`
+    /// needs it: wasi-libc frees what a WASI import returned (stdin's
+    /// bytes) with its own `free`, and the canonical ABI allocated those
+    /// through this allocator, so they must come from the fallback
+    /// (wasi-libc's `malloc`). What the arena already gave out is still
+    /// freed here.
+    pub fn close(&self) {
+        let state = self.state();
+        state.taken = MAX_ARENA;
+        state.end = 0;
+    }
+
     fn owns(&self, ptr: *mut u8) -> bool {
         let addr = ptr as usize;
         let state = self.state();
@@ -194,6 +206,20 @@ mod tests {
 
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).unwrap()
+    }
+
+    #[test]
+    fn a_closed_arena_sends_new_allocations_to_the_fallback_and_still_frees_its_own() {
+        let arena = Arena::new(SystemPages, System);
+        let before = unsafe { arena.alloc(layout(64, 8)) };
+        assert!(arena.owns(before));
+        arena.close();
+        let after = unsafe { arena.alloc(layout(64, 8)) };
+        assert!(!arena.owns(after));
+        unsafe {
+            arena.dealloc(after, layout(64, 8));
+            arena.dealloc(before, layout(64, 8));
+        }
     }
 
     #[test]

@@ -1,17 +1,20 @@
 //! The export glue behind [`crate::export_module!`]: WIT types in, plain
-//! protocol types to the module, WIT types out.
+//! protocol types to the module, WIT types out; and `wasi:cli/run`, the
+//! same module over JSON on stdin and stdout.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 
 use serde_json::Value;
 
 use crate::Module;
+use crate::json;
 use crate::log::{Level, Line, Log};
 use crate::protocol as p;
 
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "composition-module",
+        world: "composition-command",
         path: "../wit",
         pub_export_macro: true,
         export_macro_name: "export_bindings",
@@ -19,23 +22,18 @@ pub mod bindings {
     });
 }
 
-use bindings::platform::function::log as host_log;
-pub use bindings::platform::function::types as wit;
+pub use bindings::exports::platform::function::composition as wit;
 use wit as w;
 
-/// Sends a line to the host's logger.
+/// Writes a line to stderr in one write, where the host's logger (or the
+/// person running `wasmtime run`) reads it.
 fn forward(line: Line) {
-    let level = match line.level {
-        Level::Debug => host_log::Level::Debug,
-        Level::Info => host_log::Level::Info,
-        Level::Warn => host_log::Level::Warn,
-        Level::Error => host_log::Level::Error,
-    };
-    host_log::emit(level, &line.message, &line.fields);
+    // Nothing is left to tell if stderr itself fails.
+    let _ = std::io::stderr().write_all(line.to_json_line().as_bytes());
 }
 
 /// A panic traps the instance, and a trap carries no message: the panic's
-/// message goes to the host first, as an error line with a `panic` field
+/// message goes to stderr first, as an error line with a `panic` field
 /// (where it happened), which the host puts in the call's failure.
 fn report_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -46,13 +44,46 @@ fn report_panics() {
                 .location()
                 .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
                 .unwrap_or_default();
-            host_log::emit(
-                host_log::Level::Error,
-                message,
-                &[("panic".to_string(), location)],
-            );
+            forward(Line {
+                level: Level::Error,
+                message: message.to_string(),
+                fields: vec![("panic".to_string(), location)],
+            });
         }));
     });
+}
+
+/// `wasi:cli/run`: a `RunFunctionRequest` as JSON on stdin, the
+/// `RunFunctionResponse` as JSON on stdout. A request that is not one is an
+/// error line on stderr and a failed run. The export closes the arena
+/// first (see [`crate::arena::Arena::close`]).
+pub fn run_command<M: Module>() -> Result<(), ()> {
+    report_panics();
+    let mut log = Log::streaming(forward);
+    let mut text = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+        log.error(format!("cannot read the request from stdin: {e}"), &[]);
+        return Err(());
+    }
+    let request = serde_json::from_str::<Value>(&text)
+        .map_err(|e| format!("stdin is not JSON: {e}"))
+        .and_then(|value| {
+            json::request(&value).map_err(|e| format!("stdin is not a RunFunctionRequest: {e}"))
+        });
+    let request = match request {
+        Ok(request) => request,
+        Err(message) => {
+            log.error(message, &[]);
+            return Err(());
+        }
+    };
+    let response = M::run(&request, &mut log);
+    let mut out = serde_json::to_string_pretty(&json::response(&response, &request.tag))
+        .expect("a serde_json Value always serialises");
+    out.push('\n');
+    std::io::stdout().write_all(out.as_bytes()).map_err(|e| {
+        log.error(format!("cannot write the response to stdout: {e}"), &[]);
+    })
 }
 
 pub fn describe<M: Module>() -> w::ModuleInfo {

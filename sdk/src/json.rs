@@ -81,6 +81,9 @@ fn bytes_map(value: &Value, field: &str) -> Result<BTreeMap<String, Vec<u8>>, Fi
 }
 
 fn resource(value: &Value, field: &str) -> Result<p::Resource, FieldError> {
+    if !value.is_object() {
+        return Err(bad(field, "an object"));
+    }
     let body = match &value["resource"] {
         Value::Null => Value::Object(Map::new()),
         Value::Object(map) => whole_numbers(Value::Object(map.clone())),

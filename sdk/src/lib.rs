@@ -48,15 +48,18 @@ pub trait Module {
     /// Its name, version, and the routes it serves.
     fn describe() -> protocol::ModuleInfo;
 
-    /// Answers one request. Log lines reach the host's logger as they are
-    /// written; a fatal result in the response is the answer to bad input.
+    /// Answers one request. Log lines go to stderr as they are written,
+    /// where the host's logger takes them in; a fatal result in the
+    /// response is the answer to bad input.
     fn run(request: &protocol::Request, log: &mut log::Log) -> protocol::Response;
 }
 
-/// Exports a [`Module`] as the component's `describe` and `run-function`,
-/// with a per-call arena as the allocator and a panic hook that reports a
-/// panic's message to the host before the module traps. Only the wasm
-/// build exports; natively the module is a plain library.
+/// Exports a [`Module`] as the component's `composition` interface
+/// (`describe` and `run-function`, which the host calls) and as
+/// `wasi:cli/run` (JSON on stdin and stdout, for `wasmtime run`), with a
+/// per-call arena as the allocator and a panic hook that reports a panic's
+/// message before the module traps. Only the wasm build exports; natively
+/// the module is a plain library.
 #[macro_export]
 macro_rules! export_module {
     ($module:ty) => {
@@ -70,7 +73,7 @@ macro_rules! export_module {
 
             struct Export;
 
-            impl $crate::export::bindings::Guest for Export {
+            impl $crate::export::wit::Guest for Export {
                 fn describe() -> $crate::export::wit::ModuleInfo {
                     $crate::export::describe::<$module>()
                 }
@@ -79,6 +82,13 @@ macro_rules! export_module {
                     request: $crate::export::wit::Request,
                 ) -> Result<$crate::export::wit::Response, $crate::export::wit::ModuleError> {
                     $crate::export::run_function::<$module>(request)
+                }
+            }
+
+            impl $crate::export::bindings::exports::wasi::cli::run::Guest for Export {
+                fn run() -> Result<(), ()> {
+                    ALLOCATOR.close();
+                    $crate::export::run_command::<$module>()
                 }
             }
 

@@ -1,5 +1,6 @@
-//! Log lines a module writes. In the wasm build they go to the host's
-//! logger as they are written, so a panic loses none; natively they are
+//! Log lines a module writes. In the wasm build they go to stderr as they
+//! are written, one JSON object a line, which the host's logger takes in
+//! and `wasmtime run` shows, so a panic loses none; natively they are
 //! collected for tests to read.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,11 +11,42 @@ pub enum Level {
     Error,
 }
 
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     pub level: Level,
     pub message: String,
     pub fields: Vec<(String, String)>,
+}
+
+impl Line {
+    /// The line as the contract writes it to stderr:
+    /// `{"level": .., "message": .., "fields": {..}}` and a newline.
+    pub fn to_json_line(&self) -> String {
+        let fields: serde_json::Map<String, serde_json::Value> = self
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        let mut text = serde_json::json!({
+            "level": self.level.name(),
+            "message": self.message,
+            "fields": fields,
+        })
+        .to_string();
+        text.push('\n');
+        text
+    }
 }
 
 /// The log lines of one call.
@@ -83,5 +115,21 @@ mod tests {
         log.error("gone at once", &[]);
         assert!(log.lines.is_empty());
         assert_eq!(*TAKEN.lock().unwrap(), ["gone at once"]);
+    }
+
+    #[test]
+    fn a_line_is_one_json_object_and_a_newline() {
+        let line = Line {
+            level: Level::Error,
+            message: "boom\nagain".into(),
+            fields: vec![("panic".into(), "src/lib.rs:1:2".into())],
+        };
+        let text = line.to_json_line();
+        assert_eq!(text.matches('\n').count(), 1, "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"level": "error", "message": "boom\nagain", "fields": {"panic": "src/lib.rs:1:2"}})
+        );
     }
 }

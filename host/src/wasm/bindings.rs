@@ -5,4 +5,4 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use platform::function::types as wit;
+pub use exports::platform::function::composition as wit;

@@ -13,7 +13,7 @@ use wasmtime::component::Component;
 pub const PACKAGE: &str = "platform:function";
 
 /// The versions of [`PACKAGE`] this host serves.
-pub const SERVED: &[&str] = &["0.2.0"];
+pub const SERVED: &[&str] = &["0.3.0"];
 
 /// A module built for a contract version this host does not serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,19 +40,23 @@ impl fmt::Display for ContractMismatch {
 
 impl std::error::Error for ContractMismatch {}
 
-/// The contract versions `component` imports (`platform:function/log@X`).
+/// The contract versions `component` names: the interfaces of [`PACKAGE`]
+/// it exports (`platform:function/composition@X` from 0.3.0 on) or imports
+/// (`platform:function/log@X` before).
 pub fn versions(component: &Component, engine: &Engine) -> BTreeSet<String> {
-    component
-        .component_type()
-        .imports(engine)
-        .filter_map(|(name, _)| {
+    let ty = component.component_type();
+    let imports = ty.imports(engine).map(|(name, _)| name);
+    let exports = ty.exports(engine).map(|(name, _)| name);
+    imports
+        .chain(exports)
+        .filter_map(|name| {
             let interface = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
             Some(interface.split_once('@').map_or("", |(_, v)| v).to_string())
         })
         .collect()
 }
 
-/// Refuses a component that imports a contract version not served.
+/// Refuses a component that names a contract version not served.
 pub fn check(component: &Component, engine: &Engine) -> Result<(), ContractMismatch> {
     match versions(component, engine)
         .into_iter()
@@ -78,17 +82,27 @@ mod tests {
 
     #[test]
     fn a_module_for_the_old_contract_is_refused_naming_both_versions() {
-        // What a module built for 0.1.0 imports: its log interface.
-        let (engine, old) =
-            component(r#"(component (import "platform:function/log@0.1.0" (instance)))"#);
+        // What a module built for 0.2.0 imports: its log and types interfaces.
+        let (engine, old) = component(
+            r#"(component
+                (import "platform:function/types@0.2.0" (instance))
+                (import "platform:function/log@0.2.0" (instance)))"#,
+        );
         let mismatch = check(&old, &engine).unwrap_err();
-        assert_eq!(mismatch.built_for, "0.1.0");
+        assert_eq!(mismatch.built_for, "0.2.0");
+        assert_eq!(mismatch.served, ["0.3.0"]);
         let message = mismatch.to_string();
-        assert!(message.contains("platform:function@0.1.0"), "{message}");
         assert!(message.contains("platform:function@0.2.0"), "{message}");
+        assert!(message.contains("platform:function@0.3.0"), "{message}");
 
-        let (engine, current) =
-            component(r#"(component (import "platform:function/log@0.2.0" (instance)))"#);
+        // What a module built for 0.3.0 exports, and nothing of the package
+        // it imports.
+        let (engine, current) = component(
+            r#"(component
+                (instance $composition)
+                (export "platform:function/composition@0.3.0" (instance $composition)))"#,
+        );
+        assert_eq!(versions(&current, &engine), BTreeSet::from(["0.3.0".into()]));
         check(&current, &engine).unwrap();
     }
 }

@@ -1,9 +1,21 @@
-//! The `log` import: guest log lines come out through the host's logger,
-//! tagged with the module, and bounded so a guest cannot flood the logs.
+//! A module's stdout and stderr: every line comes out through the host's
+//! logger, tagged with the module, and bounded so a guest can flood neither
+//! the logs nor the host's memory.
+//!
+//! The SDK writes one JSON object a line (`level`, `message`, `fields`);
+//! any other line is logged as it is, so nothing a module prints is lost.
 
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 
-use crate::wasm::bindings::platform::function::log::{Host, Level};
+use bytes::Bytes;
+use serde_json::Value;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+
+/// What one write may hand over; a write never waits.
+const WRITE_BUDGET: usize = 1 << 20;
 
 /// Who is logging, for every line a call emits.
 #[derive(Debug, Clone)]
@@ -13,7 +25,27 @@ pub struct ModuleTag {
     pub digest: Arc<str>,
 }
 
-pub struct GuestLog {
+/// Which of the module's streams a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// The log of one call, shared by the call's two output streams.
+#[derive(Clone)]
+pub struct GuestLog(Arc<Mutex<Lines>>);
+
+struct Lines {
     tag: ModuleTag,
     /// Drops every line: the admission self-test's bare request would
     /// only log noise about its own missing fields.
@@ -21,54 +53,116 @@ pub struct GuestLog {
     max_lines: usize,
     max_bytes: usize,
     emitted: usize,
-    pub dropped: usize,
+    dropped: usize,
+    /// The unfinished last line of stdout and of stderr, at most
+    /// `max_bytes` each; `cut` when bytes past that were thrown away.
+    partial: [Partial; 2],
     /// A panic the module reported before trapping: its message and where.
-    pub panic: Option<String>,
+    panic: Option<String>,
+}
+
+#[derive(Default)]
+struct Partial {
+    bytes: Vec<u8>,
+    cut: bool,
 }
 
 impl GuestLog {
     pub fn new(tag: ModuleTag, max_lines: usize, max_bytes: usize, muted: bool) -> Self {
-        Self {
+        Self(Arc::new(Mutex::new(Lines {
             tag,
             muted,
             max_lines,
             max_bytes,
             emitted: 0,
             dropped: 0,
+            partial: Default::default(),
             panic: None,
+        })))
+    }
+
+    /// The stream the module's `stream` writes into.
+    pub fn stream(&self, stream: Stream) -> GuestStream {
+        GuestStream {
+            log: self.clone(),
+            stream,
         }
     }
 
-    /// Reports lines dropped over the limit, once, when the call ends.
+    /// The panic the module reported, if it did.
+    pub fn panic(&self) -> Option<String> {
+        self.lock().panic.clone()
+    }
+
+    /// Lines over the limit, dropped so far.
+    pub fn dropped(&self) -> usize {
+        self.lock().dropped
+    }
+
+    /// Logs what is left of unfinished lines, and reports lines dropped over
+    /// the limit, once, when the call ends.
     pub fn finish(&self) {
-        if self.dropped > 0 {
+        let mut lines = self.lock();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let partial = std::mem::take(&mut lines.partial[stream as usize]);
+            if !partial.bytes.is_empty() {
+                lines.line(stream, &partial.bytes, partial.cut);
+            }
+        }
+        if lines.dropped > 0 {
+            let t = &lines.tag;
             tracing::warn!(
-                module = %self.tag.name, version = %self.tag.version, digest = %self.tag.digest,
-                dropped = self.dropped, limit = self.max_lines,
+                module = %t.name, version = %t.version, digest = %t.digest,
+                dropped = lines.dropped, limit = lines.max_lines,
                 "module emitted more log lines than one call may; the rest were dropped"
             );
         }
     }
-}
 
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
+    fn lock(&self) -> MutexGuard<'_, Lines> {
+        // A poisoned lock only means a logging call panicked; the lines
+        // themselves are still consistent.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
-    s
 }
 
-impl Host for GuestLog {
-    fn emit(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
-        // The SDK's panic hook: kept even when muted, for the failure.
-        if let Some((_, location)) = fields.iter().find(|(k, _)| k == "panic") {
-            let message = truncate(message.clone(), self.max_bytes);
-            self.panic = Some(format!("{message} (at {location})"));
+impl Lines {
+    fn write(&mut self, stream: Stream, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let (chunk, finished) = match bytes.iter().position(|&b| b == b'\n') {
+                Some(end) => (&bytes[..end], Some(end + 1)),
+                None => (bytes, None),
+            };
+            let max = self.max_bytes;
+            let partial = &mut self.partial[stream as usize];
+            let room = max.saturating_sub(partial.bytes.len());
+            partial.bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            partial.cut |= chunk.len() > room;
+            match finished {
+                Some(next) => {
+                    let line = std::mem::take(partial);
+                    self.line(stream, &line.bytes, line.cut);
+                    bytes = &bytes[next..];
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// One whole line: a structured JSON line, or plain text.
+    fn line(&mut self, stream: Stream, bytes: &[u8], cut: bool) {
+        let structured = if cut {
+            None
+        } else {
+            serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(Structured::from)
+        };
+        let line = structured.unwrap_or_else(|| Structured::plain(stream, bytes, cut));
+        // The SDK's panic report: kept even when muted or over the limit,
+        // for the call's failure.
+        if let Some(location) = &line.panic {
+            self.panic = Some(format!("{} (at {location})", line.message));
         }
         if self.muted {
             return;
@@ -78,30 +172,200 @@ impl Host for GuestLog {
             return;
         }
         self.emitted += 1;
-        let message = truncate(message, self.max_bytes);
-        let fields = truncate(
-            fields
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            self.max_bytes,
-        );
+        self.emit(line);
+    }
+
+    fn emit(&self, line: Structured) {
         let t = &self.tag;
+        let Structured {
+            level,
+            message,
+            fields,
+            ..
+        } = line;
         macro_rules! line {
             ($level:expr) => {
                 tracing::event!(target: "guest", $level, module = %t.name, version = %t.version, digest = %t.digest, fields = %fields, "{message}")
             };
         }
         match level {
-            Level::Trace => line!(tracing::Level::TRACE),
-            Level::Debug => line!(tracing::Level::DEBUG),
-            Level::Info => line!(tracing::Level::INFO),
-            Level::Warn => line!(tracing::Level::WARN),
-            Level::Error => line!(tracing::Level::ERROR),
+            tracing::Level::TRACE => line!(tracing::Level::TRACE),
+            tracing::Level::DEBUG => line!(tracing::Level::DEBUG),
+            tracing::Level::INFO => line!(tracing::Level::INFO),
+            tracing::Level::WARN => line!(tracing::Level::WARN),
+            tracing::Level::ERROR => line!(tracing::Level::ERROR),
         }
     }
 }
 
-/// The `types` interface has no functions, only its (empty) host trait.
-impl crate::wasm::bindings::wit::Host for GuestLog {}
+/// A line as the host logs it.
+struct Structured {
+    level: tracing::Level,
+    message: String,
+    /// `key=value` pairs, space-separated.
+    fields: String,
+    /// Where the module panicked, when this line is its panic report.
+    panic: Option<String>,
+}
+
+impl Structured {
+    /// `{"level": .., "message": .., "fields": {..}}`, or none when the
+    /// line is not one.
+    fn from(value: Value) -> Option<Self> {
+        let Value::Object(mut line) = value else {
+            return None;
+        };
+        let Some(Value::String(message)) = line.remove("message") else {
+            return None;
+        };
+        let level = match line.get("level").and_then(Value::as_str) {
+            Some("trace") => tracing::Level::TRACE,
+            Some("debug") => tracing::Level::DEBUG,
+            Some("warn") => tracing::Level::WARN,
+            Some("error") => tracing::Level::ERROR,
+            _ => tracing::Level::INFO,
+        };
+        let mut panic = None;
+        let mut fields = Vec::new();
+        if let Some(Value::Object(map)) = line.remove("fields") {
+            for (key, value) in map {
+                let value = match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                if key == "panic" {
+                    panic = Some(value.clone());
+                }
+                fields.push(format!("{key}={value}"));
+            }
+        }
+        Some(Self {
+            level,
+            message,
+            fields: fields.join(" "),
+            panic,
+        })
+    }
+
+    fn plain(stream: Stream, bytes: &[u8], cut: bool) -> Self {
+        let mut message = String::from_utf8_lossy(bytes).into_owned();
+        if cut {
+            message.push('…');
+        }
+        Self {
+            level: tracing::Level::INFO,
+            message,
+            fields: format!("stream={}", stream.name()),
+            panic: None,
+        }
+    }
+}
+
+/// One of a call's output streams, as WASI sees it.
+#[derive(Clone)]
+pub struct GuestStream {
+    log: GuestLog,
+    stream: Stream,
+}
+
+impl GuestStream {
+    fn take(&self, bytes: &[u8]) {
+        self.log.lock().write(self.stream, bytes);
+    }
+}
+
+impl IsTerminal for GuestStream {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestStream {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for GuestStream {
+    /// Always ready: a write is taken at once.
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for GuestStream {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.take(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(WRITE_BUDGET)
+    }
+}
+
+impl tokio::io::AsyncWrite for GuestStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.take(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(max_lines: usize, max_bytes: usize) -> GuestLog {
+        let tag = ModuleTag {
+            name: "m".into(),
+            version: "1".into(),
+            digest: "d".into(),
+        };
+        GuestLog::new(tag, max_lines, max_bytes, false)
+    }
+
+    #[test]
+    fn a_panic_report_is_kept_from_a_line_split_across_writes() {
+        let log = log(10, 4096);
+        let mut err = log.stream(Stream::Stderr);
+        let line = br#"{"level":"error","message":"boom","fields":{"panic":"src/lib.rs:3:5"}}"#;
+        let (a, b) = line.split_at(20);
+        err.write(Bytes::copy_from_slice(a)).unwrap();
+        assert_eq!(log.panic(), None);
+        err.write(Bytes::copy_from_slice(b)).unwrap();
+        err.write(Bytes::from_static(b"\n")).unwrap();
+        assert_eq!(log.panic().as_deref(), Some("boom (at src/lib.rs:3:5)"));
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_counted_and_long_lines_cut_in_bounded_memory() {
+        let log = log(2, 8);
+        let mut out = log.stream(Stream::Stdout);
+        out.write(Bytes::from_static(b"one\ntwo\nthree\n")).unwrap();
+        assert_eq!(log.dropped(), 1);
+        out.write(Bytes::from(vec![b'x'; 1 << 20])).unwrap();
+        assert!(log.lock().partial[Stream::Stdout as usize].bytes.len() <= 8);
+        assert!(log.lock().partial[Stream::Stdout as usize].cut);
+        log.finish();
+        assert_eq!(log.dropped(), 2);
+    }
+}

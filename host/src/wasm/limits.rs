@@ -13,7 +13,7 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Log lines one call may emit; the rest are counted and reported.
     pub max_log_lines: usize,
-    /// Bytes of one log message kept; longer ones are truncated.
+    /// Bytes of one log line kept; a longer line is cut and logged as text.
     pub max_log_bytes: usize,
     /// Guest calls that run at once; the pooling allocator is sized to it.
     pub max_concurrent_calls: u32,

@@ -16,7 +16,7 @@ use crate::modules::registry::Route;
 use crate::wasm::bindings::{CompositionModule, CompositionModulePre, wit};
 use crate::wasm::cache::CompiledCache;
 use crate::wasm::clock_guard::WaitPastDeadline;
-use crate::wasm::guest_log::{GuestLog, ModuleTag};
+use crate::wasm::guest_log::{GuestLog, ModuleTag, Stream};
 use crate::wasm::limits::{Limits, MemoryGuard};
 
 /// Linear memory kept resident per pool slot between instances.
@@ -117,7 +117,8 @@ impl fmt::Display for Failure {
 }
 
 /// The store data of one call: a locked-down WASI context (no files,
-/// environment, arguments or sockets), the memory guard and the log sink.
+/// environment, arguments or sockets; stdout and stderr go to the log),
+/// the memory guard and the call's log.
 pub struct CallState {
     /// When the call must end; waits past it are refused (see clock_guard).
     pub(crate) deadline: Instant,
@@ -178,10 +179,6 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         crate::wasm::clock_guard::add_to_linker(&mut linker)?;
-        CompositionModule::add_to_linker::<CallState, wasmtime::component::HasSelf<GuestLog>>(
-            &mut linker,
-            |state| &mut state.log,
-        )?;
         let cache = cache_dir
             .map(|dir| CompiledCache::new(dir, &engine))
             .transpose()?;
@@ -216,7 +213,10 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| anyhow::anyhow!("does not fit the host's imports: {e:#}"))?;
         let pre = CompositionModulePre::new(pre).map_err(|e| {
-            anyhow::anyhow!("does not export the platform:function/composition-module world: {e:#}")
+            anyhow::anyhow!(
+                "does not export the {}/composition interface: {e:#}",
+                crate::wasm::contract::PACKAGE
+            )
         })?;
         let placeholder = ModuleTag {
             name: source.to_string().into(),
@@ -268,7 +268,7 @@ impl Runtime {
     ) -> anyhow::Result<ModuleInfo> {
         let info = self
             .with_instance(pre, tag, false, |instance, store| {
-                instance.call_describe(store)
+                instance.platform_function_composition().call_describe(store)
             })
             .map_err(|f| anyhow::anyhow!("describe() {f}"))?;
         Ok(ModuleInfo {
@@ -310,7 +310,9 @@ impl Runtime {
         muted: bool,
     ) -> Result<wit::Response, Failure> {
         self.with_instance(&module.pre, module.tag.clone(), muted, |instance, store| {
-            instance.call_run_function(store, request)
+            instance
+                .platform_function_composition()
+                .call_run_function(store, request)
         })?
         .map_err(|e| Failure::Module(e.message))
     }
@@ -329,17 +331,21 @@ impl Runtime {
         muted: bool,
         f: impl FnOnce(&CompositionModule, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, Failure> {
+        let log = GuestLog::new(
+            tag,
+            self.limits.max_log_lines,
+            self.limits.max_log_bytes,
+            muted,
+        );
         let state = CallState {
             deadline: Instant::now() + self.limits.timeout,
-            wasi: WasiCtxBuilder::new().build(),
+            wasi: WasiCtxBuilder::new()
+                .stdout(log.stream(Stream::Stdout))
+                .stderr(log.stream(Stream::Stderr))
+                .build(),
             table: ResourceTable::new(),
             memory: MemoryGuard::new(self.limits.memory_bytes),
-            log: GuestLog::new(
-                tag,
-                self.limits.max_log_lines,
-                self.limits.max_log_bytes,
-                muted,
-            ),
+            log,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
@@ -363,8 +369,8 @@ impl Runtime {
         {
             return Failure::Timeout(self.limits.timeout);
         }
-        if let Some(panic) = &state.log.panic {
-            return Failure::Panic(panic.clone());
+        if let Some(panic) = state.log.panic() {
+            return Failure::Panic(panic);
         }
         Failure::Trap(format!("{error:#}"))
     }

@@ -1,0 +1,114 @@
+//! The stock `wasmtime` CLI as a harness: `wasmtime run module.wasm <
+//! request.json` on a per-cloud module answers the example request, given
+//! in protobuf's JSON mapping, with the response the host serves for it.
+//! `make test-setup` installs the CLI; `WASMTIME` may point at another.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use fnhost::grpc::convert;
+use fnhost::wasm::limits::Limits;
+use fnhost::wasm::runtime::Runtime;
+use function_sdk_rust::proto::v1 as pb;
+use platform_integration::*;
+use serde_json::Value;
+
+fn wasmtime() -> PathBuf {
+    let path = std::env::var_os("WASMTIME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/tools/bin/wasmtime"));
+    assert!(
+        path.exists(),
+        "{} is missing: `make test-setup` installs the wasmtime CLI",
+        path.display()
+    );
+    path
+}
+
+/// `wasmtime run module < stdin`, as a platform engineer would type it.
+fn wasmtime_run(module: &str, stdin: &str) -> Output {
+    let mut child = Command::new(wasmtime())
+        .arg("run")
+        .arg(wasm(module))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run wasmtime");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Every stderr line is one of the SDK's JSON log lines.
+fn log_lines(stderr: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
+            assert!(value["level"].is_string() && value["message"].is_string(), "{line}");
+            value
+        })
+        .collect()
+}
+
+#[test]
+fn wasmtime_run_answers_the_example_request_as_the_host_serves_it() {
+    let runtime = Runtime::new(Limits::default(), None).unwrap();
+    for cloud in ["gcp", "aws", "azure"] {
+        let file = format!("cluster_{cloud}.wasm");
+        let module = runtime.load(&wasm(&file)).unwrap();
+        let serve = |r: &pb::RunFunctionRequest| {
+            let tag = r.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default();
+            let rsp = runtime.call(&module, &convert::request_to_wit(r)).unwrap();
+            convert::response_from_wit(rsp, &tag).unwrap()
+        };
+        let bare = with_cluster_up(bare_request(&example_xr(cloud), "cluster"), cloud);
+        let request = answer_requirements(bare, serve);
+        let served = serve(&request);
+
+        let output = wasmtime_run(&file, &serde_json::to_string(&request).unwrap());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{cloud}: wasmtime run failed: {stderr}");
+        log_lines(&output.stderr);
+        let answered: pb::RunFunctionResponse = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{cloud}: stdout is not a RunFunctionResponse: {e}"));
+        let resources = &served.desired.as_ref().unwrap().resources;
+        assert!(resources.len() > 20, "{cloud}: {} resources", resources.len());
+        assert_eq!(
+            answered, served,
+            "{cloud}: wasmtime run answered otherwise"
+        );
+    }
+}
+
+#[test]
+fn wasmtime_run_on_a_request_that_is_not_one_fails_naming_the_field() {
+    let output = wasmtime_run("cluster_gcp.wasm", r#"{"observed": {"composite": 3}}"#);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let lines = log_lines(&output.stderr);
+    let message = lines[0]["message"].as_str().unwrap();
+    assert_eq!(lines[0]["level"], "error");
+    assert_eq!(
+        message,
+        "stdin is not a RunFunctionRequest: observed.composite must be an object"
+    );
+
+    let output = wasmtime_run("cluster_gcp.wasm", "not json");
+    assert!(!output.status.success());
+    let lines = log_lines(&output.stderr);
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("stdin is not JSON"),
+        "{lines:?}"
+    );
+}
