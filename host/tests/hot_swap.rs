@@ -147,7 +147,7 @@ async fn refused_modules_never_replace_the_one_serving() {
         (
             "another WIT world",
             other_world,
-            "does not export the platform:function/composition-module world",
+            "does not export the platform:function/composition interface",
         ),
         (
             "a trapping describe()",

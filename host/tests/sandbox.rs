@@ -17,8 +17,12 @@ use function_sdk_rust::proto::v1::{RunFunctionResponse, Severity};
 use serde_json::json;
 
 fn dispatcher() -> Arc<Dispatcher> {
+    dispatcher_with_deadline(Duration::from_millis(300))
+}
+
+fn dispatcher_with_deadline(timeout: Duration) -> Arc<Dispatcher> {
     let limits = Limits {
-        timeout: Duration::from_millis(300),
+        timeout,
         memory_bytes: 64 << 20,
         max_concurrent_calls: 4,
         ..Limits::default()
@@ -131,7 +135,11 @@ async fn a_module_flooding_the_log_is_cut_off_and_still_answers() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     // 100,000 log lines: the host passes on the first 200 and drops the rest.
-    let rsp = dispatcher().run(hostile("log-flood")).await;
+    // Writing them takes longer than the other tests' short deadline in a
+    // debug build of the host, so this call has the default one.
+    let rsp = dispatcher_with_deadline(Limits::default().timeout)
+        .run(hostile("log-flood"))
+        .await;
     assert_eq!(fatal_message(&rsp), None);
     assert_eq!(
         flood.load(Ordering::Relaxed),
@@ -162,4 +170,32 @@ async fn a_module_sees_no_environment_arguments_files_or_network() {
 async fn a_module_that_sleeps_past_its_deadline_is_stopped_at_once() {
     // The wait happens in a host call, where epochs cannot interrupt it.
     contained("sleep", "ran past its 300ms deadline").await;
+}
+
+/// A module's log lines are WASI writes, which wasmtime's synchronous
+/// bindings finish with tokio's `block_on`: a call made straight from an
+/// async task must still log, report its panic and answer, on either kind
+/// of tokio runtime.
+fn panics_and_logs_from_here() {
+    let runtime = Runtime::new(Limits::default(), Some(&cache_dir())).unwrap();
+    let module = runtime.load(&wasm(HOSTILE_WASM)).unwrap();
+    let request = fnhost::grpc::convert::request_to_wit(&hostile("panic"));
+    match runtime.call(&module, &request) {
+        Err(fnhost::wasm::runtime::Failure::Panic(message)) => {
+            assert!(message.starts_with("run() panics on purpose"), "{message}")
+        }
+        other => panic!("expected the module's panic, got {other:?}"),
+    }
+    let ok = fnhost::grpc::convert::request_to_wit(&hostile("log-flood"));
+    assert!(runtime.call(&module, &ok).is_ok());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_from_an_async_task_on_a_current_thread_runtime_logs_and_answers() {
+    panics_and_logs_from_here();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_from_an_async_task_on_a_multi_thread_runtime_logs_and_answers() {
+    panics_and_logs_from_here();
 }

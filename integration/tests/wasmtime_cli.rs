@@ -52,7 +52,10 @@ fn log_lines(stderr: &[u8]) -> Vec<Value> {
         .map(|line| {
             let value: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
-            assert!(value["level"].is_string() && value["message"].is_string(), "{line}");
+            assert!(
+                value["level"].is_string() && value["message"].is_string(),
+                "{line}"
+            );
             value
         })
         .collect()
@@ -75,16 +78,20 @@ fn wasmtime_run_answers_the_example_request_as_the_host_serves_it() {
 
         let output = wasmtime_run(&file, &serde_json::to_string(&request).unwrap());
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{cloud}: wasmtime run failed: {stderr}");
+        assert!(
+            output.status.success(),
+            "{cloud}: wasmtime run failed: {stderr}"
+        );
         log_lines(&output.stderr);
         let answered: pb::RunFunctionResponse = serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|e| panic!("{cloud}: stdout is not a RunFunctionResponse: {e}"));
         let resources = &served.desired.as_ref().unwrap().resources;
-        assert!(resources.len() > 20, "{cloud}: {} resources", resources.len());
-        assert_eq!(
-            answered, served,
-            "{cloud}: wasmtime run answered otherwise"
+        assert!(
+            resources.len() > 20,
+            "{cloud}: {} resources",
+            resources.len()
         );
+        assert_eq!(answered, served, "{cloud}: wasmtime run answered otherwise");
     }
 }
 

@@ -25,11 +25,24 @@ pub mod bindings {
 pub use bindings::exports::platform::function::composition as wit;
 use wit as w;
 
-/// Writes a line to stderr in one write, where the host's logger (or the
-/// person running `wasmtime run`) reads it.
+/// Writes a line to stderr, where the host's logger (or the person running
+/// `wasmtime run`) reads it: one WASI call a line, with the stream's handle
+/// kept for the instance's life, where `std::io::stderr` would make three.
 fn forward(line: Line) {
-    // Nothing is left to tell if stderr itself fails.
-    let _ = std::io::stderr().write_all(line.to_json_line().as_bytes());
+    /// What `blocking-write-and-flush` takes at most in one call.
+    const MAX_WRITE: usize = 4096;
+    thread_local! {
+        static STDERR: wasip2::io::streams::OutputStream = wasip2::cli::stderr::get_stderr();
+    }
+    let text = line.to_json_line();
+    STDERR.with(|stderr| {
+        for chunk in text.as_bytes().chunks(MAX_WRITE) {
+            // Nothing is left to tell if stderr itself fails.
+            if stderr.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// A panic traps the instance, and a trap carries no message: the panic's

@@ -33,20 +33,30 @@ impl Line {
     /// The line as the contract writes it to stderr:
     /// `{"level": .., "message": .., "fields": {..}}` and a newline.
     pub fn to_json_line(&self) -> String {
-        let fields: serde_json::Map<String, serde_json::Value> = self
-            .fields
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
-            .collect();
-        let mut text = serde_json::json!({
-            "level": self.level.name(),
-            "message": self.message,
-            "fields": fields,
-        })
-        .to_string();
-        text.push('\n');
-        text
+        // Written straight out rather than through a `Value` tree: a module
+        // may log thousands of lines in one call.
+        let mut out = Vec::with_capacity(48 + self.message.len());
+        out.extend_from_slice(b"{\"level\":\"");
+        out.extend_from_slice(self.level.name().as_bytes());
+        out.extend_from_slice(b"\",\"message\":");
+        json_string(&mut out, &self.message);
+        out.extend_from_slice(b",\"fields\":{");
+        for (i, (key, value)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_string(&mut out, key);
+            out.push(b':');
+            json_string(&mut out, value);
+        }
+        out.extend_from_slice(b"}}\n");
+        String::from_utf8(out).expect("JSON escaping keeps UTF-8")
     }
+}
+
+/// `text` as a JSON string, quoted and escaped.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(out, text).expect("writing to a Vec cannot fail");
 }
 
 /// The log lines of one call.
@@ -122,14 +132,19 @@ mod tests {
         let line = Line {
             level: Level::Error,
             message: "boom\nagain".into(),
-            fields: vec![("panic".into(), "src/lib.rs:1:2".into())],
+            fields: vec![
+                ("panic".into(), "src/lib.rs:1:2".into()),
+                ("say \"hi\"".into(), "tab\there".into()),
+            ],
         };
         let text = line.to_json_line();
         assert_eq!(text.matches('\n').count(), 1, "{text}");
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             value,
-            serde_json::json!({"level": "error", "message": "boom\nagain", "fields": {"panic": "src/lib.rs:1:2"}})
+            serde_json::json!({"level": "error", "message": "boom\nagain", "fields": {
+                "panic": "src/lib.rs:1:2", "say \"hi\"": "tab\there",
+            }})
         );
     }
 }

@@ -102,7 +102,10 @@ mod tests {
                 (instance $composition)
                 (export "platform:function/composition@0.3.0" (instance $composition)))"#,
         );
-        assert_eq!(versions(&current, &engine), BTreeSet::from(["0.3.0".into()]));
+        assert_eq!(
+            versions(&current, &engine),
+            BTreeSet::from(["0.3.0".into()])
+        );
         check(&current, &engine).unwrap();
     }
 }

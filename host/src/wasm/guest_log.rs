@@ -128,29 +128,40 @@ impl GuestLog {
 
 impl Lines {
     fn write(&mut self, stream: Stream, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            let (chunk, finished) = match bytes.iter().position(|&b| b == b'\n') {
-                Some(end) => (&bytes[..end], Some(end + 1)),
-                None => (bytes, None),
-            };
-            let max = self.max_bytes;
+        while let Some(end) = memchr::memchr(b'\n', bytes) {
+            let (chunk, rest) = (&bytes[..end], &bytes[end + 1..]);
             let partial = &mut self.partial[stream as usize];
-            let room = max.saturating_sub(partial.bytes.len());
-            partial.bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            partial.cut |= chunk.len() > room;
-            match finished {
-                Some(next) => {
-                    let line = std::mem::take(partial);
-                    self.line(stream, &line.bytes, line.cut);
-                    bytes = &bytes[next..];
-                }
-                None => break,
+            if partial.bytes.is_empty() && !partial.cut && chunk.len() <= self.max_bytes {
+                // A whole line in one write, as the SDK writes them.
+                self.line(stream, chunk, false);
+            } else {
+                self.extend_partial(stream, chunk);
+                let line = std::mem::take(&mut self.partial[stream as usize]);
+                self.line(stream, &line.bytes, line.cut);
             }
+            bytes = rest;
         }
+        self.extend_partial(stream, bytes);
+    }
+
+    /// Keeps the start of an unfinished line, at most `max_bytes` of it.
+    fn extend_partial(&mut self, stream: Stream, bytes: &[u8]) {
+        let partial = &mut self.partial[stream as usize];
+        let room = self.max_bytes.saturating_sub(partial.bytes.len());
+        partial
+            .bytes
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        partial.cut |= bytes.len() > room;
     }
 
     /// One whole line: a structured JSON line, or plain text.
     fn line(&mut self, stream: Stream, bytes: &[u8], cut: bool) {
+        let kept = !self.muted && self.emitted < self.max_lines;
+        if !kept && !may_report_a_panic(bytes) {
+            // Only counted: a flooding module costs a scan, not a parse.
+            self.dropped += usize::from(!self.muted);
+            return;
+        }
         let structured = if cut {
             None
         } else {
@@ -196,6 +207,14 @@ impl Lines {
             tracing::Level::ERROR => line!(tracing::Level::ERROR),
         }
     }
+}
+
+/// Whether a line may be the SDK's panic report, which is kept even when
+/// the line itself is not logged.
+fn may_report_a_panic(line: &[u8]) -> bool {
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"panic\""));
+    KEY.find(line).is_some()
 }
 
 /// A line as the host logs it.

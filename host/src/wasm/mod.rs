@@ -7,4 +7,5 @@ pub mod clock_guard;
 pub mod contract;
 pub mod guest_log;
 pub mod limits;
+mod off_executor;
 pub mod runtime;

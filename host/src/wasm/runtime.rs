@@ -18,6 +18,7 @@ use crate::wasm::cache::CompiledCache;
 use crate::wasm::clock_guard::WaitPastDeadline;
 use crate::wasm::guest_log::{GuestLog, ModuleTag, Stream};
 use crate::wasm::limits::{Limits, MemoryGuard};
+use crate::wasm::off_executor::run_off_executor;
 
 /// Linear memory kept resident per pool slot between instances.
 const KEEP_RESIDENT: usize = 4 << 20;
@@ -268,7 +269,9 @@ impl Runtime {
     ) -> anyhow::Result<ModuleInfo> {
         let info = self
             .with_instance(pre, tag, false, |instance, store| {
-                instance.platform_function_composition().call_describe(store)
+                instance
+                    .platform_function_composition()
+                    .call_describe(store)
             })
             .map_err(|f| anyhow::anyhow!("describe() {f}"))?;
         Ok(ModuleInfo {
@@ -323,8 +326,22 @@ impl Runtime {
         self.with_instance(&module.pre, module.tag.clone(), false, |_, _| Ok(()))
     }
 
-    /// Instantiates `pre` in a fresh, limited store and runs `f` on it.
+    /// Instantiates `pre` in a fresh, limited store and runs `f` on it,
+    /// off the async executor when called from async code.
     fn with_instance<R>(
+        &self,
+        pre: &CompositionModulePre<CallState>,
+        tag: ModuleTag,
+        muted: bool,
+        f: impl FnOnce(&CompositionModule, &mut Store<CallState>) -> wasmtime::Result<R> + Send,
+    ) -> Result<R, Failure>
+    where
+        R: Send,
+    {
+        run_off_executor(|| self.with_fresh_store(pre, tag, muted, f))
+    }
+
+    fn with_fresh_store<R>(
         &self,
         pre: &CompositionModulePre<CallState>,
         tag: ModuleTag,
