@@ -4,8 +4,9 @@
 mod common;
 
 use cluster_platform::log::Log;
-use cluster_platform::platform::run;
-use cluster_platform::protocol::Request;
+use cluster_platform::platform::error::{FieldError, RenderError};
+use cluster_platform::platform::{TTL_SECONDS, render, run};
+use cluster_platform::protocol::{Request, Response};
 use common::{claim, fatal_message, request, run_with, set};
 use serde_json::{Value, json};
 
@@ -17,6 +18,23 @@ fn fatal_for(xr: Value) -> String {
         rsp.desired.resources.keys()
     );
     fatal_message(&rsp)
+}
+
+/// The typed error of rendering `xr`; the FATAL result says exactly it.
+fn error_for(xr: Value) -> FieldError {
+    let (req, rsp) = common::settle(request(xr), &common::env_configs());
+    let mut again = Response::to(&req, TTL_SECONDS);
+    let error = match render(&req, &mut again, &mut Log::default()) {
+        Err(RenderError::Field(error)) => error,
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    assert_eq!(fatal_message(&rsp), error.to_string());
+    error
+}
+
+/// The field and what it holds, to compare in one go.
+fn at(error: &FieldError) -> (&str, &str) {
+    (&error.field, &error.got)
 }
 
 fn with(pointer: &str, value: Value) -> Value {
@@ -36,11 +54,9 @@ fn without_label(label: &str) -> Value {
 
 #[test]
 fn cloud_label() {
-    let m = fatal_for(without_label("cloud"));
-    assert!(
-        m.contains("metadata.labels.cloud is missing") && m.contains("gcp, aws, azure"),
-        "{m}"
-    );
+    let e = error_for(without_label("cloud"));
+    assert_eq!(at(&e), ("metadata.labels.cloud", "is missing"));
+    assert!(e.expected.contains("gcp, aws, azure"), "{e}");
     let m = fatal_for(with("/metadata/labels/cloud", json!("oracle")));
     assert_eq!(
         m,
@@ -54,36 +70,39 @@ fn plane_and_location() {
         fatal_for(without_label("planeId")),
         "metadata.labels.planeId is missing: set it to the GCP project the cluster lives in"
     );
-    let m = fatal_for(with("/spec/parameters/forProvider", json!({})));
-    assert!(
-        m.starts_with("spec.parameters.forProvider.location is missing"),
-        "{m}"
+    let e = error_for(with("/spec/parameters/forProvider", json!({})));
+    assert_eq!(
+        at(&e),
+        ("spec.parameters.forProvider.location", "is missing")
     );
 }
 
 #[test]
 fn invalid_cidrs_name_the_field() {
-    let m = fatal_for(with(
+    let e = error_for(with(
         "/spec/parameters/network",
         json!({"podsCidr": "10.4.0.0/33"}),
     ));
-    assert!(
-        m.starts_with("network.podsCidr is \"10.4.0.0/33\": expected an IPv4 CIDR"),
-        "{m}"
-    );
-    let m = fatal_for(with(
+    assert_eq!(at(&e), ("network.podsCidr", "is \"10.4.0.0/33\""));
+    assert!(e.expected.starts_with("expected an IPv4 CIDR"), "{e}");
+    let e = error_for(with(
         "/spec/parameters/network",
         json!({"subnetCidr": "10.0.0.1/20"}),
     ));
-    assert!(
-        m.contains("network.subnetCidr") && m.contains("host bits"),
-        "{m}"
-    );
-    let m = fatal_for(with(
+    assert_eq!(e.field, "network.subnetCidr");
+    assert!(e.expected.contains("host bits"), "{e}");
+    let e = error_for(with(
         "/spec/parameters/network",
         json!({"servicesCidr": "10.4.0.0/20"}),
     ));
-    assert!(m.contains("overlaps"), "{m}");
+    assert_eq!(
+        at(&e),
+        (
+            "network.podsCidr",
+            "10.4.0.0/14 overlaps network.servicesCidr 10.4.0.0/20"
+        )
+    );
+    assert_eq!(e.expected, "expected disjoint ranges");
 }
 
 #[test]
@@ -96,63 +115,73 @@ fn import_mode_and_names() {
         m,
         "spec.parameters.import.mode is \"adopt\": expected observe or manage"
     );
-    let m = fatal_for(with(
+    let e = error_for(with(
         "/spec/parameters/import",
         json!({"enabled": true, "mode": "observe", "resources": {"clutser": "x"}}),
     ));
-    assert!(m.starts_with("spec.parameters.import.resources.clutser: this platform renders no resource of that name; expected one of network, subnet"), "{m}");
-    let m = fatal_for(with(
+    assert_eq!(
+        at(&e),
+        (
+            "spec.parameters.import.resources.clutser",
+            "names no resource this platform renders"
+        )
+    );
+    assert!(
+        e.expected.starts_with("expected one of network, subnet"),
+        "{e}"
+    );
+    let e = error_for(with(
         "/spec/parameters/import",
         json!({"enabled": true, "mode": "observe", "resources": {"gsa-provider-key": "x"}}),
     ));
-    assert!(
-        m.contains("ServiceAccountKey is created by the platform and cannot be imported"),
-        "{m}"
+    assert_eq!(
+        at(&e),
+        (
+            "spec.parameters.import.resources.gsa-provider-key",
+            "names a ServiceAccountKey, which the platform creates and cannot import"
+        )
     );
-    let m = fatal_for(with(
+    let e = error_for(with(
         "/spec/parameters/import",
         json!({"enabled": true, "resources": {}}),
     ));
-    assert!(
-        m.starts_with("spec.parameters.import.resources is missing or empty"),
-        "{m}"
+    assert_eq!(
+        at(&e),
+        ("spec.parameters.import.resources", "is missing or empty")
     );
 }
 
 #[test]
 fn pools_need_bounds() {
-    let m = fatal_for(with(
+    let pool = "spec.parameters.pools.default.autoscaling";
+    let e = error_for(with(
         "/spec/parameters/pools/default/autoscaling",
         Value::Null,
     ));
-    assert!(
-        m.starts_with("spec.parameters.pools.default.autoscaling is missing"),
-        "{m}"
-    );
-    let m = fatal_for(with(
+    assert_eq!(at(&e), (pool, "is missing"));
+    let e = error_for(with(
         "/spec/parameters/pools/default/autoscaling",
         json!({"minNodeCount": 3}),
     ));
-    assert!(
-        m.starts_with("spec.parameters.pools.default.autoscaling.maxNodeCount is missing"),
-        "{m}"
-    );
-    let m = fatal_for(with(
+    assert_eq!(at(&e), (&*format!("{pool}.maxNodeCount"), "is missing"));
+    let e = error_for(with(
         "/spec/parameters/pools/default/autoscaling",
         json!({"minNodeCount": 5, "maxNodeCount": 2}),
     ));
-    assert!(
-        m.contains("minNodeCount 5 is greater than maxNodeCount 2"),
-        "{m}"
+    assert_eq!(
+        at(&e),
+        (
+            &*format!("{pool}.minNodeCount"),
+            "is 5, greater than maxNodeCount 2"
+        )
     );
-    let m = fatal_for(with(
+    assert_eq!(e.expected, "expected min <= max");
+    let e = error_for(with(
         "/spec/parameters/pools/default/autoscaling",
         json!({"minNodeCount": -1, "maxNodeCount": 2}),
     ));
-    assert!(
-        m.contains("minNodeCount is -1: expected a whole number"),
-        "{m}"
-    );
+    assert_eq!(at(&e), (&*format!("{pool}.minNodeCount"), "is -1"));
+    assert!(e.expected.starts_with("expected a whole number"), "{e}");
 }
 
 #[test]
@@ -220,36 +249,35 @@ fn wrong_types_never_panic() {
 /// Input the cloud would refuse an hour later is refused at render.
 #[test]
 fn a_domain_must_be_a_dns_name() {
+    let domain = "spec.parameters.domain";
     let long = format!("{}.example.com", vec!["a".repeat(60); 5].join("."));
-    let m = fatal_for(with("/spec/parameters/domain", json!(long)));
-    assert!(
-        m.starts_with("spec.parameters.domain is 316 characters long: expected a DNS name"),
-        "{m}"
-    );
-    let m = fatal_for(with(
+    let e = error_for(with("/spec/parameters/domain", json!(long)));
+    assert_eq!(at(&e), (domain, "is 316 characters long"));
+    assert!(e.expected.starts_with("expected a DNS name"), "{e}");
+    let e = error_for(with(
         "/spec/parameters/domain",
         json!("{{ 7*7 }}.example.com"),
     ));
+    assert_eq!(at(&e), (domain, "is \"{{ 7*7 }}.example.com\""));
     assert!(
-        m.starts_with(
-            "spec.parameters.domain is \"{{ 7*7 }}.example.com\": its label \"{{ 7*7 }}\" is not valid"
-        ),
-        "{m}"
+        e.expected
+            .starts_with("its label \"{{ 7*7 }}\" is not valid"),
+        "{e}"
     );
     let label = "a".repeat(64);
-    let m = fatal_for(with(
+    let e = error_for(with(
         "/spec/parameters/domain",
         json!(format!("{label}.example.com")),
     ));
-    assert!(m.contains("labels of 1 to 63"), "{m}");
+    assert!(e.expected.contains("labels of 1 to 63"), "{e}");
     for bad in [
         "-prod.example.com",
         "prod..example.com",
         "localhost",
         "prod_x.example.com",
     ] {
-        let m = fatal_for(with("/spec/parameters/domain", json!(bad)));
-        assert!(m.starts_with("spec.parameters.domain is"), "{bad}: {m}");
+        let e = error_for(with("/spec/parameters/domain", json!(bad)));
+        assert_eq!(at(&e), (domain, &*format!("is {bad:?}")));
     }
     // A trailing dot and capitals are what users type: accepted.
     let rsp = run_with(
@@ -286,13 +314,15 @@ fn pool_names_fit_each_clouds_rules() {
             &format!("/spec/parameters/pools/{name}"),
             json!({"autoscaling": {"minNodeCount": 1, "maxNodeCount": 2}}),
         );
-        let m = fatal_for(xr);
-        assert!(
-            m.starts_with(&format!(
-                "spec.parameters.pools.{name}: the pool name {name:?} does not fit {cloud}: "
-            )) && m.contains(rule),
-            "{cloud} {name}: {m}"
+        let e = error_for(xr);
+        assert_eq!(
+            at(&e),
+            (
+                "spec.parameters.pools",
+                &*format!("has the pool name {name:?}, which {cloud} does not take")
+            )
         );
+        assert!(e.expected.contains(rule), "{cloud} {name}: {e}");
     }
 }
 

@@ -143,7 +143,7 @@ fn cases() -> Vec<(&'static str, RunFunctionRequest, Expect)> {
                 "/spec/parameters/pools",
                 json!({"p": {"autoscaling": {"minNodeCount": 5, "maxNodeCount": 2}}}),
             ),
-            Expect::Fatal("minNodeCount 5 is greater than maxNodeCount 2"),
+            Expect::Fatal("autoscaling.minNodeCount is 5, greater than maxNodeCount 2"),
         ),
         (
             "a pool without bounds",

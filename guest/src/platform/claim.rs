@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::cidr::Cidr;
 use super::cloud::Cloud;
+use super::error::FieldError;
 use super::form::Form;
 
 /// The labels and parameters needed before the environment is known.
@@ -26,31 +27,38 @@ pub struct Identity {
     pub form: Form,
 }
 
-pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, String> {
+pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, FieldError> {
     let names: Vec<&str> = clouds.iter().map(|c| c.name()).collect();
     // A label that is there but not a string says so, rather than "missing".
-    let label = |key: &str| -> Result<Option<&str>, String> {
+    let label = |key: &str| -> Result<Option<&str>, FieldError> {
         match xr.pointer(&format!("/metadata/labels/{}", key.replace('/', "~1"))) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(v)) => Ok(Some(v.trim()).filter(|v| !v.is_empty())),
-            Some(other) => Err(format!(
-                "metadata.labels.{key} is {other}: expected a string (quote it in the claim)"
+            Some(other) => Err(FieldError::is(
+                format!("metadata.labels.{key}"),
+                other,
+                "expected a string (quote it in the claim)",
             )),
         }
     };
     let expected = names.join(", ");
     let cloud = label("cloud")?.ok_or_else(|| {
-        format!("metadata.labels.cloud is missing: set it to one of {expected} on the claim")
+        FieldError::missing(
+            "metadata.labels.cloud",
+            format!("set it to one of {expected} on the claim"),
+        )
     })?;
     let Some(renderer) = clouds.iter().find(|c| c.name() == cloud) else {
-        return Err(format!(
-            "metadata.labels.cloud is {cloud:?}: expected one of {expected}"
+        return Err(FieldError::is(
+            "metadata.labels.cloud",
+            format!("{cloud:?}"),
+            format!("expected one of {expected}"),
         ));
     };
     let plane = label("planeId")?.ok_or_else(|| {
-        format!(
-            "metadata.labels.planeId is missing: set it to the {} the cluster lives in",
-            renderer.plane()
+        FieldError::missing(
+            "metadata.labels.planeId",
+            format!("set it to the {} the cluster lives in", renderer.plane()),
         )
     })?;
     let location = xr
@@ -58,12 +66,17 @@ pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, String> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .ok_or("spec.parameters.forProvider.location is missing: set the region, e.g. us-central1, eu-west-1 or westeurope")?;
+        .ok_or_else(|| {
+            FieldError::missing(
+                "spec.parameters.forProvider.location",
+                "set the region, e.g. us-central1, eu-west-1 or westeurope",
+            )
+        })?;
     let xr_name = xr
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
-        .ok_or("metadata.name is missing on the composite resource")?;
+        .ok_or_else(|| FieldError::missing("metadata.name", "name the composite resource"))?;
     let cluster = match label("clusterName")? {
         Some(name) => dns_label(name, 40),
         None => {
@@ -206,7 +219,7 @@ pub struct Platform {
 }
 
 impl Platform {
-    pub fn parse(xr: &Value, id: Identity, env: Value) -> Result<Self, String> {
+    pub fn parse(xr: &Value, id: Identity, env: Value) -> Result<Self, FieldError> {
         let params = xr
             .pointer("/spec/parameters")
             .cloned()
@@ -250,16 +263,22 @@ impl Platform {
         let mut templates = env.get("templates").cloned().unwrap_or(Value::Null);
         if let Some(over) = params.get("templates") {
             if !over.is_object() {
-                return Err("spec.parameters.templates must be a map of resource name to a partial resource".into());
+                return Err(FieldError::is(
+                    "spec.parameters.templates",
+                    over,
+                    "expected a map of resource name to a partial resource",
+                ));
             }
-            if let Some((name, _)) = over
+            if let Some((name, template)) = over
                 .as_object()
                 .into_iter()
                 .flatten()
                 .find(|(_, v)| !v.is_object())
             {
-                return Err(format!(
-                    "spec.parameters.templates.{name} must be a partial resource (a map), e.g. {{spec: {{forProvider: {{...}}}}}}"
+                return Err(FieldError::is(
+                    format!("spec.parameters.templates.{name}"),
+                    template,
+                    "expected a partial resource (a map), e.g. {spec: {forProvider: {...}}}",
                 ));
             }
             if templates.is_null() {
@@ -349,7 +368,7 @@ impl ProviderConfigRef {
 }
 
 /// `providerConfigs.<cloud>` of the environment: a name, or `{kind, name}`.
-fn provider_config(env: &Value, cloud: &str) -> Result<Option<ProviderConfigRef>, String> {
+fn provider_config(env: &Value, cloud: &str) -> Result<Option<ProviderConfigRef>, FieldError> {
     let field = format!("environment providerConfigs.{cloud}");
     let Some(value) = env.get("providerConfigs").and_then(|v| v.get(cloud)) else {
         return Ok(None);
@@ -359,23 +378,31 @@ fn provider_config(env: &Value, cloud: &str) -> Result<Option<ProviderConfigRef>
         Value::String(name) => (None, name.as_str()),
         Value::Object(_) => (
             opt_str(value, "kind", &format!("{field}.kind"))?,
-            opt_str(value, "name", &format!("{field}.name"))?
-                .ok_or_else(|| format!("{field}.name is missing: name the ProviderConfig"))?,
+            opt_str(value, "name", &format!("{field}.name"))?.ok_or_else(|| {
+                FieldError::missing(format!("{field}.name"), "name the ProviderConfig")
+            })?,
         ),
         other => {
-            return Err(format!(
-                "{field} is {other}: expected a ProviderConfig name, or {{kind, name}}"
+            return Err(FieldError::is(
+                field,
+                other,
+                "expected a ProviderConfig name, or {kind, name}",
             ));
         }
     };
     if let Some(kind) = kind.filter(|k| !ProviderConfigRef::KINDS.contains(k)) {
-        return Err(format!(
-            "{field}.kind is {kind:?}: expected {}",
-            ProviderConfigRef::KINDS.join(" or ")
+        return Err(FieldError::is(
+            format!("{field}.kind"),
+            format!("{kind:?}"),
+            format!("expected {}", ProviderConfigRef::KINDS.join(" or ")),
         ));
     }
     if name.trim().is_empty() {
-        return Err(format!("{field} is empty: name the ProviderConfig"));
+        return Err(FieldError::new(
+            field,
+            "is empty",
+            "name the ProviderConfig",
+        ));
     }
     Ok(Some(ProviderConfigRef {
         kind: kind.map(str::to_string),
@@ -383,44 +410,50 @@ fn provider_config(env: &Value, cloud: &str) -> Result<Option<ProviderConfigRef>
     }))
 }
 
-fn opt_str<'a>(v: &'a Value, key: &str, field: &str) -> Result<Option<&'a str>, String> {
+fn opt_str<'a>(v: &'a Value, key: &str, field: &str) -> Result<Option<&'a str>, FieldError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!("{field} is {other}: expected a string")),
+        Some(other) => Err(FieldError::is(field, other, "expected a string")),
     }
 }
 
-fn opt_bool(v: &Value, key: &str, field: &str) -> Result<Option<bool>, String> {
+fn opt_bool(v: &Value, key: &str, field: &str) -> Result<Option<bool>, FieldError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(format!("{field} is {other}: expected true or false")),
+        Some(other) => Err(FieldError::is(field, other, "expected true or false")),
     }
 }
 
-fn text_of(v: &Value, field: &str) -> Result<String, String> {
+fn text_of(v: &Value, field: &str) -> Result<String, FieldError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
-        other => Err(format!(
-            "{field} is {other}: expected a version string like \"1.31\""
+        other => Err(FieldError::is(
+            field,
+            other,
+            "expected a version string like \"1.31\"",
         )),
     }
 }
 
-fn cidr(net: &Value, key: &str, default: &str) -> Result<Cidr, String> {
+fn cidr(net: &Value, key: &str, default: &str) -> Result<Cidr, FieldError> {
     let text = match net.get(key) {
         None | Some(Value::Null) => default.to_string(),
         Some(Value::String(s)) => s.trim().to_string(),
         Some(other) => other.to_string(),
     };
     Cidr::parse(&text).map_err(|why| {
-        format!("network.{key} is {text:?}: expected an IPv4 CIDR such as {default}; it {why}")
+        FieldError::is(
+            format!("network.{key}"),
+            format!("{text:?}"),
+            format!("expected an IPv4 CIDR such as {default}; it {why}"),
+        )
     })
 }
 
-fn network(net: &Value) -> Result<Network, String> {
+fn network(net: &Value) -> Result<Network, FieldError> {
     let vpc = cidr(net, "vpcCidr", "10.0.0.0/16")?;
     let subnet = cidr(net, "subnetCidr", "10.0.0.0/20")?;
     let pods = cidr(net, "podsCidr", "10.4.0.0/14")?;
@@ -434,19 +467,25 @@ fn network(net: &Value) -> Result<Network, String> {
         (&vpc, "vpcCidr", &services, "servicesCidr"),
     ] {
         if a.overlaps(b) {
-            return Err(format!(
-                "network.{an} {a} overlaps network.{bn} {b}: expected disjoint ranges"
+            return Err(FieldError::new(
+                format!("network.{an}"),
+                format!("{a} overlaps network.{bn} {b}"),
+                "expected disjoint ranges",
             ));
         }
     }
     if !vpc.contains(&subnet) {
-        return Err(format!(
-            "network.subnetCidr {subnet} is outside network.vpcCidr {vpc}: expected a range inside the VPC"
+        return Err(FieldError::new(
+            "network.subnetCidr",
+            format!("{subnet} is outside network.vpcCidr {vpc}"),
+            "expected a range inside the VPC",
         ));
     }
     if master.prefix() != 28 {
-        return Err(format!(
-            "network.masterCidr is {master}: expected a /28 range"
+        return Err(FieldError::is(
+            "network.masterCidr",
+            master,
+            "expected a /28 range",
         ));
     }
     let zones = match net.get("zones") {
@@ -460,14 +499,18 @@ fn network(net: &Value) -> Result<Network, String> {
                 {
                     Ok(s.clone())
                 }
-                other => Err(format!(
-                    "network.zones has {other}: expected zone suffixes such as \"a\""
+                other => Err(FieldError::new(
+                    "network.zones",
+                    format!("has {other}"),
+                    "expected zone suffixes such as \"a\"",
                 )),
             })
             .collect::<Result<_, _>>()?,
         Some(other) => {
-            return Err(format!(
-                "network.zones is {other}: expected a list of 1 to 6 zone suffixes such as [a, b, c]"
+            return Err(FieldError::is(
+                "network.zones",
+                other,
+                "expected a list of 1 to 6 zone suffixes such as [a, b, c]",
             ));
         }
     };
@@ -477,13 +520,17 @@ fn network(net: &Value) -> Result<Network, String> {
             .as_u64()
             .filter(|b| (1..=8).contains(b))
             .map(|b| b as u8)
-            .ok_or_else(|| format!("network.subnetBits is {v}: expected 1 to 8"))?,
+            .ok_or_else(|| FieldError::is("network.subnetBits", v, "expected 1 to 8"))?,
     };
     // Public and private subnets per zone must fit in the VPC.
     if zones.len() * 2 > (1usize << subnet_bits) || vpc.prefix() + subnet_bits > 28 {
-        return Err(format!(
-            "network.vpcCidr {vpc} with network.subnetBits {subnet_bits} cannot hold two subnets for each of {} zones",
-            zones.len()
+        return Err(FieldError::new(
+            "network.vpcCidr",
+            format!(
+                "{vpc} with network.subnetBits {subnet_bits} cannot hold two subnets for each of {} zones",
+                zones.len()
+            ),
+            "expected a larger VPC, more subnetBits or fewer zones",
         ));
     }
     Ok(Network {
@@ -497,14 +544,14 @@ fn network(net: &Value) -> Result<Network, String> {
     })
 }
 
-fn count(v: &Value, field: &str) -> Result<u32, String> {
+fn count(v: &Value, field: &str) -> Result<u32, FieldError> {
     v.as_u64()
         .filter(|n| *n <= 1000)
         .map(|n| n as u32)
-        .ok_or_else(|| format!("{field} is {v}: expected a whole number from 0 to 1000"))
+        .ok_or_else(|| FieldError::is(field, v, "expected a whole number from 0 to 1000"))
 }
 
-fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, String> {
+fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, FieldError> {
     let default_machine = env.get("defaultMachineType").and_then(Value::as_str);
     let (source, prefix) = match params.get("pools") {
         Some(Value::Object(p)) if !p.is_empty() => (p.clone(), "spec.parameters.pools"),
@@ -518,8 +565,10 @@ fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, String> {
             (map, "environment defaultPool")
         }
         Some(other) => {
-            return Err(format!(
-                "spec.parameters.pools is {other}: expected a map of pool name to pool"
+            return Err(FieldError::is(
+                "spec.parameters.pools",
+                other,
+                "expected a map of pool name to pool",
             ));
         }
     };
@@ -531,45 +580,68 @@ fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, String> {
             prefix.to_string()
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(format!(
-                "{field}: the pool name {name:?} must be letters, digits and dashes"
+            return Err(FieldError::new(
+                prefix,
+                format!("has the pool name {name:?}"),
+                "expected letters, digits and dashes",
             ));
         }
         let scaling = pool
             .get("autoscaling")
             .filter(|a| a.is_object())
             .ok_or_else(|| {
-                format!("{field}.autoscaling is missing: set minNodeCount and maxNodeCount")
+                FieldError::missing(
+                    format!("{field}.autoscaling"),
+                    "set minNodeCount and maxNodeCount",
+                )
             })?;
         let bound = |key: &str| {
-            let value = scaling.get(key).ok_or_else(|| {
-                format!("{field}.autoscaling.{key} is missing: expected a whole number")
-            })?;
-            count(value, &format!("{field}.autoscaling.{key}"))
+            let field = format!("{field}.autoscaling.{key}");
+            let value = scaling
+                .get(key)
+                .ok_or_else(|| FieldError::missing(&field, "expected a whole number"))?;
+            count(value, &field)
         };
         let (min, max) = (bound("minNodeCount")?, bound("maxNodeCount")?);
         if min > max {
-            return Err(format!(
-                "{field}.autoscaling: minNodeCount {min} is greater than maxNodeCount {max}: expected min <= max"
+            return Err(FieldError::new(
+                format!("{field}.autoscaling.minNodeCount"),
+                format!("is {min}, greater than maxNodeCount {max}"),
+                "expected min <= max",
             ));
         }
         if max == 0 {
-            return Err(format!(
-                "{field}.autoscaling.maxNodeCount is 0: expected at least 1"
+            return Err(FieldError::is(
+                format!("{field}.autoscaling.maxNodeCount"),
+                0,
+                "expected at least 1",
             ));
         }
         let machine_type = match pool.pointer("/nodeConfig/machineType") {
             Some(Value::String(m)) if !m.is_empty() => m.clone(),
             None | Some(Value::Null) => default_machine
-                .ok_or_else(|| format!("{field}.nodeConfig.machineType is missing and the environment has no defaultMachineType"))?
+                .ok_or_else(|| {
+                    FieldError::missing(
+                        format!("{field}.nodeConfig.machineType"),
+                        "set it, or defaultMachineType in the environment",
+                    )
+                })?
                 .to_string(),
-            Some(other) => return Err(format!("{field}.nodeConfig.machineType is {other}: expected a machine type string")),
+            Some(other) => {
+                return Err(FieldError::is(
+                    format!("{field}.nodeConfig.machineType"),
+                    other,
+                    "expected a machine type string",
+                ));
+            }
         };
         let disk_gb = match pool.pointer("/nodeConfig/diskSizeGb") {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_u64().filter(|d| *d >= 10).ok_or_else(|| {
-                format!(
-                    "{field}.nodeConfig.diskSizeGb is {v}: expected a size in GB of at least 10"
+                FieldError::is(
+                    format!("{field}.nodeConfig.diskSizeGb"),
+                    v,
+                    "expected a size in GB of at least 10",
                 )
             })?),
         };
@@ -579,14 +651,18 @@ fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, String> {
                 .iter()
                 .map(|(k, v)| match v {
                     Value::String(s) => Ok((k.clone(), s.clone())),
-                    other => Err(format!(
-                        "{field}.nodeConfig.labels.{k} is {other}: expected a string"
+                    other => Err(FieldError::is(
+                        format!("{field}.nodeConfig.labels.{k}"),
+                        other,
+                        "expected a string",
                     )),
                 })
                 .collect::<Result<_, _>>()?,
             Some(other) => {
-                return Err(format!(
-                    "{field}.nodeConfig.labels is {other}: expected a map of strings"
+                return Err(FieldError::is(
+                    format!("{field}.nodeConfig.labels"),
+                    other,
+                    "expected a map of strings",
                 ));
             }
         };
@@ -602,7 +678,7 @@ fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, String> {
     Ok(out)
 }
 
-fn import(params: &Value) -> Result<Option<Import>, String> {
+fn import(params: &Value) -> Result<Option<Import>, FieldError> {
     let Some(spec) = params.get("import").filter(|i| !i.is_null()) else {
         return Ok(None);
     };
@@ -614,8 +690,10 @@ fn import(params: &Value) -> Result<Option<Import>, String> {
         Some(Value::String(m)) if m == "observe" => ImportMode::Observe,
         Some(Value::String(m)) if m == "manage" => ImportMode::Manage,
         Some(other) => {
-            return Err(format!(
-                "spec.parameters.import.mode is {other}: expected observe or manage"
+            return Err(FieldError::is(
+                "spec.parameters.import.mode",
+                other,
+                "expected observe or manage",
             ));
         }
     };
@@ -624,8 +702,10 @@ fn import(params: &Value) -> Result<Option<Import>, String> {
         Some(Value::String(d)) if d == "Orphan" => Deletion::Orphan,
         Some(Value::String(d)) if d == "Delete" => Deletion::Delete,
         Some(other) => {
-            return Err(format!(
-                "spec.parameters.import.deletionPolicy is {other}: expected Orphan (adopted resources stay in the cloud when the claim is deleted) or Delete"
+            return Err(FieldError::is(
+                "spec.parameters.import.deletionPolicy",
+                other,
+                "expected Orphan (adopted resources stay in the cloud when the claim is deleted) or Delete",
             ));
         }
     };
@@ -634,13 +714,19 @@ fn import(params: &Value) -> Result<Option<Import>, String> {
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) if !s.is_empty() => Ok((k.clone(), s.clone())),
-                other => Err(format!(
-                    "spec.parameters.import.resources.{k} is {other}: expected the resource's external name"
+                other => Err(FieldError::is(
+                    format!("spec.parameters.import.resources.{k}"),
+                    other,
+                    "expected the resource's external name",
                 )),
             })
             .collect::<Result<_, _>>()?,
         _ => {
-            return Err("spec.parameters.import.resources is missing or empty: expected a map of resource name to external name".into());
+            return Err(FieldError::new(
+                "spec.parameters.import.resources",
+                "is missing or empty",
+                "expected a map of resource name to external name",
+            ));
         }
     };
     Ok(Some(Import {
@@ -653,14 +739,18 @@ fn import(params: &Value) -> Result<Option<Import>, String> {
 /// A DNS name as RFC 1123 and every cloud's DNS service take it: labels of
 /// 1 to 63 lowercase letters, digits and dashes, not starting or ending
 /// with a dash, at least two of them, 253 characters in all.
-pub fn dns_name(name: &str, field: &str) -> Result<(), String> {
+pub fn dns_name(name: &str, field: &str) -> Result<(), FieldError> {
     let rule = "expected a DNS name such as prod.example.com (RFC 1123: labels of 1 to 63 letters, digits and dashes, not starting or ending with a dash; 253 characters in all)";
     if name.len() > 253 {
-        return Err(format!("{field} is {} characters long: {rule}", name.len()));
+        return Err(FieldError::new(
+            field,
+            format!("is {} characters long", name.len()),
+            rule,
+        ));
     }
     let labels: Vec<&str> = name.split('.').collect();
     if labels.len() < 2 {
-        return Err(format!("{field} is {name:?}: {rule}"));
+        return Err(FieldError::is(field, format!("{name:?}"), rule));
     }
     for label in labels {
         let valid = (1..=63).contains(&label.len())
@@ -670,8 +760,10 @@ pub fn dns_name(name: &str, field: &str) -> Result<(), String> {
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !valid {
-            return Err(format!(
-                "{field} is {name:?}: its label {label:?} is not valid; {rule}"
+            return Err(FieldError::is(
+                field,
+                format!("{name:?}"),
+                format!("its label {label:?} is not valid; {rule}"),
             ));
         }
     }

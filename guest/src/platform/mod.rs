@@ -12,6 +12,7 @@ pub mod cloud;
 pub mod compose;
 pub mod connection;
 pub mod environment;
+pub mod error;
 pub mod form;
 pub mod gateway;
 pub mod helm;
@@ -38,6 +39,7 @@ use crate::protocol::{Request, Response};
 use claim::{ImportMode, Platform};
 use compose::{Plan, Role};
 use environment::Environment;
+use error::{FieldError, RenderError};
 use observed::Observed;
 
 /// How long Crossplane may cache a response.
@@ -47,14 +49,17 @@ pub const TTL_SECONDS: u64 = 60;
 /// bad input into a fatal result that names the field and the fix.
 pub fn run(req: &Request, log: &mut Log) -> Response {
     let mut rsp = Response::to(req, TTL_SECONDS);
-    if let Err(message) = render(req, &mut rsp, log) {
+    if let Err(error) = render(req, &mut rsp, log) {
+        let message = error.to_string();
         log.warn("cannot render the platform", &[("reason", &message)]);
         rsp.fatal(message);
     }
     rsp
 }
 
-fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String> {
+/// [`run`]'s work, with its error typed: `rsp` holds the requirements and
+/// the desired state so far.
+pub fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), RenderError> {
     let xr = req
         .observed
         .composite
@@ -85,9 +90,13 @@ fn render(req: &Request, rsp: &mut Response, log: &mut Log) -> Result<(), String
     p.existing_names = observed.external_names();
     for pool in &p.pools {
         cloud.check_pool_name(&pool.name).map_err(|rule| {
-            format!(
-                "spec.parameters.pools.{0}: the pool name {0:?} does not fit {1}: {rule}",
-                pool.name, p.id.cloud
+            FieldError::new(
+                "spec.parameters.pools",
+                format!(
+                    "has the pool name {:?}, which {} does not take",
+                    pool.name, p.id.cloud
+                ),
+                rule,
             )
         })?;
     }
@@ -183,7 +192,7 @@ pub fn build(
 }
 
 /// Import names must be managed resources of this platform.
-fn check_import(plan: &Plan, p: &Platform) -> Result<(), String> {
+fn check_import(plan: &Plan, p: &Platform) -> Result<(), FieldError> {
     let Some(import) = &p.import else {
         return Ok(());
     };
@@ -202,15 +211,17 @@ fn check_import(plan: &Plan, p: &Platform) -> Result<(), String> {
                     .get("kind")
                     .and_then(Value::as_str)
                     .unwrap_or("resource");
-                return Err(format!(
-                    "spec.parameters.import.resources.{name}: a {kind} is created by the platform and cannot be imported; expected one of {}",
-                    importable.join(", ")
+                return Err(FieldError::new(
+                    format!("spec.parameters.import.resources.{name}"),
+                    format!("names a {kind}, which the platform creates and cannot import"),
+                    format!("expected one of {}", importable.join(", ")),
                 ));
             }
             None => {
-                return Err(format!(
-                    "spec.parameters.import.resources.{name}: this platform renders no resource of that name; expected one of {}",
-                    importable.join(", ")
+                return Err(FieldError::new(
+                    format!("spec.parameters.import.resources.{name}"),
+                    "names no resource this platform renders",
+                    format!("expected one of {}", importable.join(", ")),
                 ));
             }
         }

@@ -104,13 +104,19 @@ pub fn request(xr: Value) -> Request {
 
 /// Answers every requirement from `configs`, matching apiVersion, kind and
 /// labels, and calls again until the requirements stop changing.
-pub fn run_with(mut req: Request, configs: &[Value]) -> Response {
+pub fn run_with(req: Request, configs: &[Value]) -> Response {
+    settle(req, configs).1
+}
+
+/// `req` with its requirements answered from `configs`, and the response
+/// to it: the last call of the loop Crossplane runs.
+pub fn settle(mut req: Request, configs: &[Value]) -> (Request, Response) {
     let mut log = Log::default();
     let mut previous = None;
     for _ in 0..5 {
         let rsp = run(&req, &mut log);
         if rsp.is_fatal() || previous.as_ref() == Some(&rsp.requirements) {
-            return rsp;
+            return (req, rsp);
         }
         req.required_resources = answer(&rsp.requirements.resources, configs);
         req.extra_resources = answer(&rsp.requirements.extra_resources, configs);
