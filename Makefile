@@ -47,9 +47,13 @@ warm-cache:
 
 # Everything CI checks: guest logic natively, host end to end, the image's
 # build steps as plain commands, and the benchmark in quick mode.
-test: build test-setup
+# One build of every test and bench target: cargo resolves features once
+# for all of them (the host binary included), so no step after it builds
+# wasmtime again with another feature set.
+test: guest test-setup
+	$(CARGO) build --workspace --tests --benches
 	$(MAKE) warm-cache CACHE=target/test-cache
-	$(CARGO) test -p platform-integration --benches
+	$(CARGO) test --workspace --benches
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 # Serve locally without TLS, as `crossplane render` Development runtime expects.

@@ -67,50 +67,50 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub function: function_sdk_rust::Args,
     #[command(flatten)]
-    pub host: HostArgs,
+    pub(crate) host: HostArgs,
     #[command(flatten)]
-    pub upload: UploadArgs,
+    pub(crate) upload: UploadArgs,
 
     /// Serve /livez, /readyz and /modules here, for the kubelet; empty
     /// turns them off.
     #[arg(long, env = "PROBE_ADDRESS", default_value = "0.0.0.0:8081")]
-    pub probe_address: String,
+    pub(crate) probe_address: String,
 }
 
 /// The opt-in module upload API.
 #[derive(clap::Args, Debug, Clone)]
-pub struct UploadArgs {
+pub(crate) struct UploadArgs {
     /// Serve the module upload API here (e.g. 0.0.0.0:9444); off when unset.
     /// It never shares the function's port.
     #[arg(long, env = "UPLOAD_ADDRESS")]
-    pub upload_address: Option<std::net::SocketAddr>,
+    pub(crate) upload_address: Option<std::net::SocketAddr>,
 
     /// File holding the bearer token the upload API requires.
     #[arg(long, env = "UPLOAD_TOKEN_FILE")]
-    pub upload_token_file: Option<PathBuf>,
+    pub(crate) upload_token_file: Option<PathBuf>,
 
     /// Largest module the upload API accepts, in MiB.
     #[arg(long, default_value_t = 64)]
-    pub upload_max_mib: usize,
+    pub(crate) upload_max_mib: usize,
 
     /// Serve the upload API over TLS with tls.crt and tls.key from here;
     /// with a ca.crt too, clients must present a certificate it signed.
     #[arg(long, env = "UPLOAD_TLS_CERTS_DIR")]
-    pub upload_tls_certs_dir: Option<PathBuf>,
+    pub(crate) upload_tls_certs_dir: Option<PathBuf>,
 
     /// Serve the upload API over plain HTTP instead: only on a loopback
     /// address (local development).
     #[arg(long, conflicts_with = "upload_tls_certs_dir")]
-    pub upload_insecure: bool,
+    pub(crate) upload_insecure: bool,
 
     /// How long a TLS handshake, or a request's body, may take to arrive.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub upload_read_timeout: Duration,
+    pub(crate) upload_read_timeout: Duration,
 
     /// How long a connection may wait for a request's headers before it is
     /// closed: after connecting, and between requests.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub upload_idle_timeout: Duration,
+    pub(crate) upload_idle_timeout: Duration,
 }
 
 #[derive(clap::Args, Debug)]
@@ -124,27 +124,27 @@ pub struct CompileArgs {
 pub struct HostArgs {
     /// Directory of composition modules (*.wasm).
     #[arg(long, env = "MODULES_DIR", default_value = "/modules")]
-    pub modules_dir: PathBuf,
+    pub(crate) modules_dir: PathBuf,
 
     /// Directory for compiled modules, so a restart does not recompile.
     #[arg(long, env = "CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
+    pub(crate) cache_dir: Option<PathBuf>,
 
     /// Wall-clock limit of one module call, e.g. 2s or 500ms.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub module_timeout: Duration,
+    pub(crate) module_timeout: Duration,
 
     /// Linear-memory limit of one module instance, in MiB.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub module_memory_mib: u32,
+    pub(crate) module_memory_mib: u32,
 
     /// Module calls that run at once; further calls wait their turn.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub max_concurrent_calls: u32,
+    pub(crate) max_concurrent_calls: u32,
 
     /// Log lines one module call may emit before the rest are dropped and counted.
     #[arg(long, default_value_t = 200)]
-    pub module_log_lines: usize,
+    pub(crate) module_log_lines: usize,
 
     /// A cosign public key (PEM): every module is admitted only with a
     /// cosign signature by one of these keys; a file's is `<module>.wasm.sig`
@@ -152,19 +152,19 @@ pub struct HostArgs {
     /// tag (`cosign sign`). Repeatable; COSIGN_KEYS takes a comma-separated
     /// list.
     #[arg(long = "cosign-key", env = "COSIGN_KEYS", value_delimiter = ',')]
-    pub cosign_keys: Vec<PathBuf>,
+    pub(crate) cosign_keys: Vec<PathBuf>,
 
     /// Do not watch --modules-dir; reload on SIGHUP only (e.g. on file
     /// systems without change notification).
     #[arg(long)]
-    pub no_watch: bool,
+    pub(crate) no_watch: bool,
 
     /// How long a module file must stay unchanged before a reload reads it.
     #[arg(long, default_value = "250ms", value_parser = parse_duration)]
-    pub module_settle: Duration,
+    pub(crate) module_settle: Duration,
 
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub(crate) registry: RegistryArgs,
 }
 
 /// Modules from OCI registries, beside the modules directory.
@@ -174,11 +174,11 @@ pub struct RegistryArgs {
     /// (pinned) or oci://REGISTRY/REPOSITORY:TAG (followed). Repeatable;
     /// MODULE_SOURCES takes a comma-separated list.
     #[arg(long = "module-source", env = "MODULE_SOURCES", value_delimiter = ',')]
-    pub module_sources: Vec<String>,
+    pub(crate) module_sources: Vec<String>,
 
     /// How often a followed tag is resolved again.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub module_poll: Duration,
+    pub(crate) module_poll: Duration,
 
     /// A registry host (host:port) spoken to over plain HTTP. Repeatable.
     #[arg(
@@ -186,16 +186,16 @@ pub struct RegistryArgs {
         env = "INSECURE_REGISTRIES",
         value_delimiter = ','
     )]
-    pub insecure_registries: Vec<String>,
+    pub(crate) insecure_registries: Vec<String>,
 
     /// Registry credentials: a Docker config (the .dockerconfigjson of an
     /// image pull secret).
     #[arg(long, env = "REGISTRY_CONFIG")]
-    pub registry_config: Option<PathBuf>,
+    pub(crate) registry_config: Option<PathBuf>,
 
     /// PEM certificates trusted for registries, beside the system roots.
     #[arg(long, env = "REGISTRY_CA")]
-    pub registry_ca: Option<PathBuf>,
+    pub(crate) registry_ca: Option<PathBuf>,
 }
 
 impl RegistryArgs {
@@ -209,7 +209,7 @@ impl RegistryArgs {
 }
 
 impl HostArgs {
-    pub fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits {
             timeout: self.module_timeout,
             memory_bytes: (self.module_memory_mib as usize) << 20,
@@ -221,7 +221,7 @@ impl HostArgs {
 }
 
 /// Parses `250ms`, `2s` or `1m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

@@ -7,7 +7,7 @@ mod files;
 pub mod grpc;
 pub mod metrics;
 pub mod modules;
-pub mod probes;
+pub(crate) mod probes;
 pub mod render;
 pub mod server;
 pub mod wasm;

@@ -8,17 +8,17 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CallLabels {
-    pub module: String,
-    pub version: String,
+pub(crate) struct CallLabels {
+    pub(crate) module: String,
+    pub(crate) version: String,
     /// `ok`, `fatal` (the module answered with a fatal result), or the
     /// failure kind (`timeout`, `out_of_memory`, `trap`, ...).
-    pub outcome: String,
+    pub(crate) outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ModuleLabels {
-    pub module: String,
+pub(crate) struct ModuleLabels {
+    pub(crate) module: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -29,37 +29,37 @@ pub struct RejectLabels {
 
 #[derive(Clone)]
 pub struct Metrics {
-    pub calls: Family<CallLabels, Counter>,
-    pub latency: Family<ModuleLabels, Histogram>,
+    pub(crate) calls: Family<CallLabels, Counter>,
+    pub(crate) latency: Family<ModuleLabels, Histogram>,
     /// Routing tables published by reloads.
-    pub swaps: Counter,
+    pub(crate) swaps: Counter,
     /// Modules refused at admission, by source.
     pub rejected: Family<RejectLabels, Counter>,
     /// Registry sources that could not be resolved or pulled.
-    pub source_failures: Family<SourceLabels, Counter>,
+    pub(crate) source_failures: Family<SourceLabels, Counter>,
     /// Registry sources resolved: every poll that reached the registry.
-    pub source_checks: Family<SourceLabels, Counter>,
+    pub(crate) source_checks: Family<SourceLabels, Counter>,
     /// 1 for each module serving, labelled with its digest and source, so
     /// replicas can be compared.
-    pub serving: Family<ServingLabels, Gauge>,
+    pub(crate) serving: Family<ServingLabels, Gauge>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ServingLabels {
-    pub module: String,
-    pub version: String,
-    pub sha256: String,
-    pub source: String,
+pub(crate) struct ServingLabels {
+    pub(crate) module: String,
+    pub(crate) version: String,
+    pub(crate) sha256: String,
+    pub(crate) source: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SourceLabels {
-    pub source: String,
+pub(crate) struct SourceLabels {
+    pub(crate) source: String,
 }
 
 impl Metrics {
     /// Creates the metrics and registers them in `registry`.
-    pub fn register(registry: &mut Registry) -> Self {
+    pub(crate) fn register(registry: &mut Registry) -> Self {
         let metrics = Self {
             calls: Family::default(),
             latency: Family::new_with_constructor(|| {

@@ -19,22 +19,22 @@ use crate::grpc::service::Dispatcher;
 
 /// The sources that have no module admitted yet.
 #[derive(Default)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     waiting: Mutex<BTreeSet<String>>,
 }
 
 impl Readiness {
-    pub fn new(waiting: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn new(waiting: impl IntoIterator<Item = String>) -> Self {
         Self {
             waiting: Mutex::new(waiting.into_iter().collect()),
         }
     }
 
-    pub fn admitted(&self, source: &str) {
+    pub(crate) fn admitted(&self, source: &str) {
         self.lock().remove(source);
     }
 
-    pub fn waiting(&self) -> Vec<String> {
+    pub(crate) fn waiting(&self) -> Vec<String> {
         self.lock().iter().cloned().collect()
     }
 
@@ -48,7 +48,7 @@ struct Probes {
     dispatcher: Arc<Dispatcher>,
 }
 
-pub fn router(readiness: Arc<Readiness>, dispatcher: Arc<Dispatcher>) -> Router {
+pub(crate) fn router(readiness: Arc<Readiness>, dispatcher: Arc<Dispatcher>) -> Router {
     Router::new()
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -76,7 +76,7 @@ async fn list(State(probes): State<Arc<Probes>>) -> Response {
 }
 
 /// What serves: each module with its source, digest and calls.
-pub fn modules(dispatcher: &Dispatcher) -> Value {
+pub(crate) fn modules(dispatcher: &Dispatcher) -> Value {
     let modules: Vec<_> = dispatcher
         .registry()
         .modules()
@@ -99,7 +99,7 @@ pub fn modules(dispatcher: &Dispatcher) -> Value {
 
 /// Serves the probes until the process ends; a port that cannot be bound
 /// is logged, like the metrics port.
-pub fn spawn(
+pub(crate) fn spawn(
     address: std::net::SocketAddr,
     readiness: Arc<Readiness>,
     dispatcher: Arc<Dispatcher>,

@@ -19,19 +19,19 @@ use crate::wasm::runtime::Runtime;
 
 /// What start-up loaded: the modules of the directory and of every
 /// registry source that answered, and the digest each source serves.
-pub struct Loaded {
-    pub admission: Arc<Admission>,
-    pub registry: Registry,
-    pub registries: Arc<Registries>,
-    pub sources: Vec<Start>,
+pub(crate) struct Loaded {
+    pub(crate) admission: Arc<Admission>,
+    pub(crate) registry: Registry,
+    pub(crate) registries: Arc<Registries>,
+    pub(crate) sources: Vec<Start>,
     /// Why each source that did not load did not.
-    pub failures: Vec<String>,
+    pub(crate) failures: Vec<String>,
 }
 
 impl Loaded {
     /// For one-shot commands (compile, render): a source that did not load
     /// is an error, not something to retry.
-    pub fn require_every_source(&self) -> anyhow::Result<()> {
+    pub(crate) fn require_every_source(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
             self.failures.is_empty(),
             "module sources not loaded: {}",
@@ -47,7 +47,7 @@ impl Loaded {
 /// Runs on a thread of its own: a module's WASI calls during describe() and
 /// the self-test (a panic message on stderr, say) block on tokio, which
 /// must not happen on a thread that drives the async runtime.
-pub fn load(host: &HostArgs) -> anyhow::Result<Loaded> {
+pub(crate) fn load(host: &HostArgs) -> anyhow::Result<Loaded> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| load_here(host))

@@ -21,10 +21,10 @@ use crate::modules::registry::Registry;
 use crate::wasm::runtime::Runtime;
 
 /// The step Input this function accepts.
-pub const INPUT_API_VERSION: &str = "myplatform.io/v1alpha1";
-pub const INPUT_KIND: &str = "Input";
+pub(crate) const INPUT_API_VERSION: &str = "myplatform.io/v1alpha1";
+pub(crate) const INPUT_KIND: &str = "Input";
 /// Crossplane's gRPC client accepts responses up to 4 MiB.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
+const MAX_RESPONSE_BYTES: usize = 4 << 20;
 /// TTL of the host's own fatal results.
 const FATAL_TTL: Duration = Duration::from_secs(60);
 
@@ -33,7 +33,6 @@ pub struct Dispatcher {
     registry: ArcSwap<Registry>,
     permits: Arc<Semaphore>,
     metrics: Metrics,
-    max_response_bytes: usize,
 }
 
 impl Dispatcher {
@@ -47,17 +46,7 @@ impl Dispatcher {
             registry: ArcSwap::from_pointee(registry),
             permits,
             metrics,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = bytes;
-        self
     }
 
     pub fn registry(&self) -> Arc<Registry> {
@@ -66,7 +55,7 @@ impl Dispatcher {
 
     /// Publishes a new routing table; calls in flight keep the module they
     /// started with.
-    pub fn swap(&self, registry: Registry) {
+    pub(crate) fn swap(&self, registry: Registry) {
         record_serving(&self.metrics, &registry);
         self.registry.store(Arc::new(registry));
     }
@@ -100,7 +89,6 @@ impl Dispatcher {
             return fatal(&req, "the function is shutting down".into());
         };
         let runtime = self.runtime.clone();
-        let max_response_bytes = self.max_response_bytes;
         let started = Instant::now();
         let blocking_span = span.clone();
         let tag = req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default();
@@ -119,11 +107,11 @@ impl Dispatcher {
                 })
                 .and_then(|rsp| {
                     let size = rsp.encoded_len();
-                    if size > max_response_bytes {
+                    if size > MAX_RESPONSE_BYTES {
                         return Err((
                             "response_too_large",
                             format!(
-                                "module {} returned a response of {size} bytes, over the {max_response_bytes}-byte gRPC message limit Crossplane accepts; render fewer or smaller resources",
+                                "module {} returned a response of {size} bytes, over the {MAX_RESPONSE_BYTES}-byte gRPC message limit Crossplane accepts; render fewer or smaller resources",
                                 module.label()
                             ),
                         ));
@@ -244,7 +232,7 @@ fn composite_labels(req: &RunFunctionRequest) -> BTreeMap<String, String> {
 
 /// The gRPC face of the dispatcher.
 #[derive(Clone)]
-pub struct FunctionService(pub Arc<Dispatcher>);
+pub(crate) struct FunctionService(pub Arc<Dispatcher>);
 
 #[tonic::async_trait]
 impl FunctionRunnerService for FunctionService {

@@ -27,19 +27,19 @@ impl Admission {
         Self { runtime, keys }
     }
 
-    pub fn runtime(&self) -> &Arc<Runtime> {
+    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
     }
 
     /// The keys a module must be signed by, if any.
-    pub fn keys(&self) -> Option<&CosignKeys> {
+    pub(crate) fn keys(&self) -> Option<&CosignKeys> {
         self.keys.as_ref()
     }
 
     /// Verifies a module file's signature (with keys), then admits it; the
     /// error says which step refused it. `signature` is the base64 text of
     /// its `.sig`.
-    pub fn admit(
+    pub(crate) fn admit(
         &self,
         bytes: &[u8],
         source: &Source,
@@ -54,14 +54,18 @@ impl Admission {
     /// Loads and self-tests a module whose signature, if keys are set, was
     /// verified elsewhere: a registry module's, by `Registries::verify`
     /// before its bytes were pulled.
-    pub fn admit_verified(&self, bytes: &[u8], source: &Source) -> anyhow::Result<LoadedModule> {
+    pub(crate) fn admit_verified(
+        &self,
+        bytes: &[u8],
+        source: &Source,
+    ) -> anyhow::Result<LoadedModule> {
         let module = self.runtime.load_bytes(bytes, source)?;
         self_test(&self.runtime, &module).map_err(|e| anyhow::anyhow!("self-test failed: {e}"))?;
         Ok(module)
     }
 
     /// The signature beside `path`, read only when keys are set.
-    pub fn signature_beside(&self, path: &Path) -> Option<String> {
+    pub(crate) fn signature_beside(&self, path: &Path) -> Option<String> {
         self.keys.as_ref()?;
         std::fs::read_to_string(signature_path(path)).ok()
     }
@@ -135,7 +139,7 @@ fn self_test(runtime: &Runtime, module: &LoadedModule) -> Result<(), String> {
 }
 
 /// Every `*.wasm` regular file in `dir`, in name order.
-pub fn module_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+pub(crate) fn module_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| anyhow::anyhow!("cannot read --modules-dir {}: {e}", dir.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))

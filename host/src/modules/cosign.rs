@@ -17,17 +17,18 @@ use sigstore::crypto::CosignVerificationKey;
 use sigstore::registry::{Auth, ClientConfig, OciReference};
 
 /// Where cosign stores a signature: the layer of `sha256-<hex>.sig`.
-pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
-pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub(crate) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
+    "application/vnd.dev.cosign.simplesigning.v1+json";
+pub(crate) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 
 /// The tag cosign keeps the signatures of the manifest `digest` under.
-pub fn signature_tag(digest: &str) -> String {
+pub(crate) fn signature_tag(digest: &str) -> String {
     format!("sha256-{}.sig", digest.trim_start_matches("sha256:"))
 }
 
 /// The simple-signing payload `cosign sign` signs for the manifest
 /// `digest` of `repository` (`registry/repository`).
-pub fn payload(repository: &str, digest: &str) -> Vec<u8> {
+pub(crate) fn payload(repository: &str, digest: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "critical": {
             "identity": {"docker-reference": repository},
@@ -117,7 +118,7 @@ impl CosignKeys {
 
     /// Succeeds when a signature of `image` (a reference by digest) is by
     /// one of the keys; `config` and `auth` reach its registry.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         image: &OciReference,
         config: ClientConfig,

@@ -10,9 +10,9 @@ use base64::Engine;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
+pub(crate) struct Credentials {
+    pub(crate) username: String,
+    pub(crate) password: String,
 }
 
 #[derive(Deserialize)]
@@ -30,13 +30,13 @@ struct Entry {
 }
 
 /// Credentials by registry host (`ghcr.io`, `registry.example.com:5000`).
-pub fn load(path: &Path) -> anyhow::Result<BTreeMap<String, Credentials>> {
+pub(crate) fn load(path: &Path) -> anyhow::Result<BTreeMap<String, Credentials>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --registry-config {}", path.display()))?;
     parse(&text).with_context(|| format!("--registry-config {}", path.display()))
 }
 
-pub fn parse(text: &str) -> anyhow::Result<BTreeMap<String, Credentials>> {
+pub(crate) fn parse(text: &str) -> anyhow::Result<BTreeMap<String, Credentials>> {
     const SHAPE: &str =
         "not a Docker config: expected {\"auths\": {\"<registry>\": {\"auth\": \"...\"}}}";
     let value: serde_json::Value = serde_json::from_str(text).context(SHAPE)?;

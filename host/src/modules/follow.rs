@@ -25,7 +25,7 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 /// Pulls and admits the module `digest` of `source`, its cosign signature
 /// checked first when keys are set.
-pub async fn pull(
+pub(crate) async fn pull(
     registries: &Registries,
     admission: &Arc<Admission>,
     source: &OciSource,
@@ -44,7 +44,7 @@ pub async fn pull(
 /// start while its registry cannot be reached. Its signature was verified
 /// when it was admitted; the follower verifies it again once the registry
 /// answers.
-pub async fn pull_remembered(
+pub(crate) async fn pull_remembered(
     registries: &Registries,
     admission: &Arc<Admission>,
     source: &OciSource,
@@ -71,29 +71,29 @@ async fn admit(
 }
 
 /// Where a source stands when its follower starts.
-pub struct Start {
-    pub source: OciSource,
+pub(crate) struct Start {
+    pub(crate) source: OciSource,
     /// The manifest digest serving, if any.
-    pub serving: Option<String>,
+    pub(crate) serving: Option<String>,
     /// False when it came from the cache without its registry, so its
     /// signature has not been checked by this process.
-    pub verified: bool,
+    pub(crate) verified: bool,
 }
 
-pub struct Follower {
-    pub registries: Arc<Registries>,
-    pub admission: Arc<Admission>,
-    pub reloader: Arc<Reloader>,
-    pub metrics: Metrics,
-    pub poll: Duration,
+pub(crate) struct Follower {
+    pub(crate) registries: Arc<Registries>,
+    pub(crate) admission: Arc<Admission>,
+    pub(crate) reloader: Arc<Reloader>,
+    pub(crate) metrics: Metrics,
+    pub(crate) poll: Duration,
     /// Wakes every follower at once (SIGHUP).
-    pub wake: Arc<Notify>,
-    pub readiness: Arc<Readiness>,
+    pub(crate) wake: Arc<Notify>,
+    pub(crate) readiness: Arc<Readiness>,
 }
 
 impl Follower {
     /// Follows a source for as long as the server runs.
-    pub fn spawn(self: &Arc<Self>, start: Start) {
+    pub(crate) fn spawn(self: &Arc<Self>, start: Start) {
         let this = self.clone();
         tokio::spawn(async move { this.follow(start).await });
     }

@@ -4,11 +4,11 @@
 
 pub mod admission;
 pub mod cosign;
-pub mod dockerconfig;
-pub mod follow;
+pub(crate) mod dockerconfig;
+pub(crate) mod follow;
 pub mod oci;
 pub mod registry;
 pub mod reload;
 pub mod source;
-pub mod upload;
-pub mod watch;
+pub(crate) mod upload;
+pub(crate) mod watch;

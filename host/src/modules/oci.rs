@@ -22,8 +22,8 @@ use crate::files::write_atomically;
 use crate::modules::cosign::{self, CosignKeys};
 use crate::modules::dockerconfig::{self, Credentials};
 
-pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
-pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
+pub(crate) const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+pub(crate) const LAYER_MEDIA_TYPE: &str = "application/wasm";
 const SCHEME: &str = "oci://";
 
 /// A configured module source: `oci://REGISTRY/REPOSITORY@sha256:DIGEST`
@@ -31,7 +31,7 @@ const SCHEME: &str = "oci://";
 #[derive(Debug, Clone)]
 pub struct OciSource {
     /// As configured, for logs and `/modules`.
-    pub text: String,
+    pub(crate) text: String,
     pub reference: Reference,
 }
 
@@ -83,17 +83,17 @@ fn sha256(bytes: &[u8]) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     /// Hosts (`host:port`) spoken to over plain HTTP.
-    pub insecure: Vec<String>,
+    pub(crate) insecure: Vec<String>,
     /// Credentials by registry host; anonymous elsewhere.
-    pub credentials: BTreeMap<String, Credentials>,
+    pub(crate) credentials: BTreeMap<String, Credentials>,
     /// DER certificates trusted beside the system roots.
-    pub extra_roots: Vec<Vec<u8>>,
+    pub(crate) extra_roots: Vec<Vec<u8>>,
 }
 
 impl Access {
     /// Reads `--registry-config` (a Docker config) and `--registry-ca` (a
     /// PEM bundle).
-    pub fn load(
+    pub(crate) fn load(
         insecure: &[String],
         config: Option<&Path>,
         ca: Option<&Path>,
@@ -145,7 +145,7 @@ impl Registries {
 
     /// Succeeds when the manifest `digest` of `source` carries a cosign
     /// signature by one of `keys`; checked before the module is pulled.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         source: &OciSource,
         digest: &str,
@@ -176,7 +176,7 @@ impl Registries {
 
     /// The manifest digest a source names now: its pin, or what its tag
     /// points at.
-    pub async fn resolve(&self, source: &OciSource) -> anyhow::Result<String> {
+    pub(crate) async fn resolve(&self, source: &OciSource) -> anyhow::Result<String> {
         if let Some(digest) = source.pinned() {
             return Ok(digest.to_string());
         }
@@ -190,7 +190,7 @@ impl Registries {
     /// from the cache or the registry. The manifest and the layer are each
     /// checked against their digests, and the manifest must be a Wasm
     /// artifact with exactly one `application/wasm` layer.
-    pub async fn fetch(&self, source: &OciSource, digest: &str) -> anyhow::Result<Vec<u8>> {
+    pub(crate) async fn fetch(&self, source: &OciSource, digest: &str) -> anyhow::Result<Vec<u8>> {
         let at = source.reference.clone_with_digest(digest.to_string());
         // A digest names its content for good: what was pulled once needs
         // no registry again (a restart while the registry is down).
@@ -257,7 +257,7 @@ impl Registries {
     /// Records that `source` had the manifest `digest` admitted, so a
     /// restart with its registry down serves it again from the cache.
     /// Best effort, like the cache.
-    pub fn remember(&self, source: &OciSource, digest: &str) {
+    pub(crate) fn remember(&self, source: &OciSource, digest: &str) {
         let Some(path) = self.memory_path(source) else {
             return;
         };
@@ -268,7 +268,7 @@ impl Registries {
     }
 
     /// The manifest digest `source` last had admitted, if recorded.
-    pub fn remembered(&self, source: &OciSource) -> Option<String> {
+    pub(crate) fn remembered(&self, source: &OciSource) -> Option<String> {
         let record: serde_json::Value =
             serde_json::from_slice(&std::fs::read(self.memory_path(source)?).ok()?).ok()?;
         let digest = record["digest"].as_str()?;

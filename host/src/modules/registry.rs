@@ -14,8 +14,8 @@ use crate::wasm::runtime::{LoadedModule, ModuleInfo};
 /// every one of `labels`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Route {
-    pub module: String,
-    pub labels: BTreeMap<String, String>,
+    pub(crate) module: String,
+    pub(crate) labels: BTreeMap<String, String>,
 }
 
 impl Route {
@@ -65,11 +65,11 @@ impl Routable for LoadedModule {
 
 /// Two modules declaring the same route.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteConflict {
-    pub route: Route,
+pub(crate) struct RouteConflict {
+    pub(crate) route: Route,
     /// Each module's label and source.
-    pub first: (String, String),
-    pub second: (String, String),
+    pub(crate) first: (String, String),
+    pub(crate) second: (String, String),
 }
 
 impl fmt::Display for RouteConflict {
@@ -151,7 +151,7 @@ impl<M> Default for Registry<M> {
 impl<M: Routable> Registry<M> {
     /// Builds the table; two modules declaring the same route is an error
     /// naming both.
-    pub fn new(modules: Vec<Arc<M>>) -> Result<Self, Box<RouteConflict>> {
+    pub(crate) fn new(modules: Vec<Arc<M>>) -> Result<Self, Box<RouteConflict>> {
         let mut routes: BTreeMap<Route, Arc<M>> = BTreeMap::new();
         for module in modules {
             for route in &module.info().routes {
@@ -208,7 +208,7 @@ impl<M: Routable> Registry<M> {
     }
 
     /// The distinct loaded modules.
-    pub fn modules(&self) -> Vec<Arc<M>> {
+    pub(crate) fn modules(&self) -> Vec<Arc<M>> {
         let mut seen: Vec<Arc<M>> = Vec::new();
         for m in self.routes.values() {
             if !seen.iter().any(|s| Arc::ptr_eq(s, m)) {
@@ -219,7 +219,7 @@ impl<M: Routable> Registry<M> {
     }
 
     /// `cluster [cloud=gcp] by name@1.0 (sha256:..), ...` or `none`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         self.describe_where(|_| true)
     }
 

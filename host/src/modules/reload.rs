@@ -29,7 +29,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         !self.admitted.is_empty() || !self.removed.is_empty()
     }
 }
@@ -62,7 +62,7 @@ impl Reloader {
         }
     }
 
-    pub fn settle(&self) -> Duration {
+    pub(crate) fn settle(&self) -> Duration {
         self.settle
     }
 
@@ -176,7 +176,7 @@ impl Reloader {
     /// Publishes a module already admitted (an upload) for `source`,
     /// replacing what that file served; `write` puts it on disk first, so a
     /// restart keeps it. Refused when it claims a route another file serves.
-    pub fn install(
+    pub(crate) fn install(
         &self,
         module: LoadedModule,
         write: impl FnOnce() -> std::io::Result<()>,
@@ -202,7 +202,7 @@ impl Reloader {
 
     /// Stops serving the module of `source` and deletes its files; false
     /// when no module is loaded from there.
-    pub fn uninstall(&self, source: &Path) -> std::io::Result<bool> {
+    pub(crate) fn uninstall(&self, source: &Path) -> std::io::Result<bool> {
         let _one = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
         let serving = self.dispatcher.registry().modules();
         let source = Source::File(source.to_path_buf());
@@ -264,7 +264,7 @@ impl Reloader {
 }
 
 #[derive(Debug)]
-pub enum InstallError {
+pub(crate) enum InstallError {
     Conflict(String),
     Io(String),
 }

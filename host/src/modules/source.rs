@@ -13,7 +13,7 @@ pub enum Source {
 
 impl Source {
     /// The file, for a module of the modules directory.
-    pub fn file(&self) -> Option<&Path> {
+    pub(crate) fn file(&self) -> Option<&Path> {
         match self {
             Self::File(path) => Some(path),
             Self::Oci(_) => None,

@@ -5,7 +5,7 @@
 //! atomically, so a restart keeps it. How it is reached (TLS, timeouts)
 //! is `listener`'s job.
 
-pub mod listener;
+pub(crate) mod listener;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,19 +28,19 @@ use crate::modules::source::Source;
 
 /// Header carrying an upload's cosign signature: the base64 text
 /// `cosign sign-blob` writes.
-pub const SIGNATURE_HEADER: &str = "x-module-signature";
+pub(crate) const SIGNATURE_HEADER: &str = "x-module-signature";
 
-pub struct Uploads {
-    pub dir: PathBuf,
-    pub token: String,
-    pub admission: Arc<Admission>,
-    pub reloader: Arc<Reloader>,
-    pub dispatcher: Arc<Dispatcher>,
+pub(crate) struct Uploads {
+    pub(crate) dir: PathBuf,
+    pub(crate) token: String,
+    pub(crate) admission: Arc<Admission>,
+    pub(crate) reloader: Arc<Reloader>,
+    pub(crate) dispatcher: Arc<Dispatcher>,
     /// How long a request's body may take to arrive.
-    pub read_timeout: std::time::Duration,
+    pub(crate) read_timeout: std::time::Duration,
 }
 
-pub fn router(uploads: Arc<Uploads>, max_body_bytes: usize) -> Router {
+pub(crate) fn router(uploads: Arc<Uploads>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/modules", get(list))
         .route("/modules/{name}", put(upload).delete(remove))
@@ -53,7 +53,7 @@ pub fn router(uploads: Arc<Uploads>, max_body_bytes: usize) -> Router {
 }
 
 /// Serves the API on `tcp` until the process ends.
-pub async fn serve(
+pub(crate) async fn serve(
     tcp: tokio::net::TcpListener,
     transport: listener::Transport,
     idle_timeout: std::time::Duration,

@@ -12,27 +12,27 @@ use crate::modules::reload::Reloader;
 
 /// Why a rescan was asked for.
 #[derive(Debug, Clone, Copy)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     FileEvent,
     Signal,
 }
 
 /// Keeps the watcher alive; dropping it stops watching.
-pub struct WatchHandle {
+pub(crate) struct WatchHandle {
     _watcher: Option<notify::RecommendedWatcher>,
     triggers: Sender<Trigger>,
 }
 
 impl WatchHandle {
     /// Asks for a rescan, as SIGHUP does.
-    pub fn trigger(&self) {
+    pub(crate) fn trigger(&self) {
         let _ = self.triggers.send(Trigger::Signal);
     }
 }
 
 /// Reloads from a thread of its own on [`WatchHandle::trigger`] and, when
 /// `watch` is set, on changes in `dir`.
-pub fn spawn(
+pub(crate) fn spawn(
     reloader: Arc<Reloader>,
     dir: &std::path::Path,
     watch: bool,

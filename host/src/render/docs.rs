@@ -48,7 +48,7 @@ pub fn read_one(path: &Path, what: &str) -> anyhow::Result<Value> {
     Ok(docs.remove(0))
 }
 
-pub fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+pub(crate) fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -56,7 +56,7 @@ pub fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
 
 /// Resolves a Crossplane field path such as `metadata.labels[cloud]`,
 /// `metadata.labels[crossplane.io/claim-name]` or `spec.pools[0].name`.
-pub fn field_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn field_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     let mut current = v;
     for segment in segments(path)? {
         current = match segment.parse::<usize>() {

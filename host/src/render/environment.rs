@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use super::docs::{field_path, merge, str_at};
 
-pub const CONTEXT_KEY: &str = "apiextensions.crossplane.io/environment";
+pub(crate) const CONTEXT_KEY: &str = "apiextensions.crossplane.io/environment";
 
 /// The merged environment, or `None` when the Composition declares none.
-pub fn legacy_environment(
+pub(crate) fn legacy_environment(
     composition: &Value,
     xr: &Value,
     available: &[Value],

@@ -6,8 +6,8 @@
 pub mod claim;
 pub mod converge;
 pub mod docs;
-pub mod environment;
-pub mod output;
+pub(crate) mod environment;
+pub(crate) mod output;
 pub mod pipeline;
 
 use std::collections::BTreeMap;
@@ -26,70 +26,70 @@ use docs::str_at;
 use pipeline::{Runner, Step};
 
 /// The name this package's Function carries in functions.yaml.
-pub const PACKAGE_NAME: &str = "function-cluster-platform";
+pub(crate) const PACKAGE_NAME: &str = "function-cluster-platform";
 const RUNTIME_ANNOTATION: &str = "render.crossplane.io/runtime";
 const TARGET_ANNOTATION: &str = "render.crossplane.io/runtime-development-target";
 
 #[derive(clap::Args, Debug)]
 pub struct RenderArgs {
     /// The composite resource (XR) or claim to render.
-    pub composite_resource: PathBuf,
+    pub(crate) composite_resource: PathBuf,
     /// The Composition whose pipeline renders it.
-    pub composition: PathBuf,
+    pub(crate) composition: PathBuf,
     /// The Functions the pipeline uses (pkg.crossplane.io Function objects).
-    pub functions: PathBuf,
+    pub(crate) functions: PathBuf,
 
     /// Resources the functions may require (file or folder of YAML), e.g.
     /// EnvironmentConfigs.
     #[arg(short = 'e', long, visible_alias = "extra-resources")]
-    pub required_resources: Vec<PathBuf>,
+    pub(crate) required_resources: Vec<PathBuf>,
 
     /// Observed composed resources (file or folder of YAML); each carries
     /// the crossplane.io/composition-resource-name annotation.
     #[arg(short = 'o', long)]
-    pub observed_resources: Option<PathBuf>,
+    pub(crate) observed_resources: Option<PathBuf>,
 
     /// Context keys from files: key=file.json, repeatable or ;-separated.
     #[arg(long)]
-    pub context_files: Vec<String>,
+    pub(crate) context_files: Vec<String>,
 
     /// Context keys from values: key=<json>, repeatable or ;-separated.
     #[arg(long)]
-    pub context_values: Vec<String>,
+    pub(crate) context_values: Vec<String>,
 
     /// Print the functions' results.
     #[arg(short = 'r', long)]
-    pub include_function_results: bool,
+    pub(crate) include_function_results: bool,
 
     /// Print the XR's spec and metadata too.
     #[arg(short = 'x', long)]
-    pub include_full_xr: bool,
+    pub(crate) include_full_xr: bool,
 
     /// Print the pipeline's final context.
     #[arg(short = 'c', long)]
-    pub include_context: bool,
+    pub(crate) include_context: bool,
 
     /// Secrets the steps' credentials name (file or folder of YAML).
     #[arg(long)]
-    pub function_credentials: Option<PathBuf>,
+    pub(crate) function_credentials: Option<PathBuf>,
 
     /// Time the whole render may take.
     #[arg(long, default_value = "1m", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// The XRD, to render a claim (default: definition.yaml beside the
     /// Composition, when present).
     #[arg(long)]
-    pub xrd: Option<PathBuf>,
+    pub(crate) xrd: Option<PathBuf>,
 
     #[command(flatten)]
-    pub host: HostArgs,
+    pub(crate) host: HostArgs,
 }
 
 /// Everything a render reads before it calls the pipeline: the composite,
 /// the runnable steps, the resources they may require and the context.
-pub struct Prepared {
-    pub xr: Value,
+pub(crate) struct Prepared {
+    pub(crate) xr: Value,
     steps: Vec<Step>,
     available: Vec<Value>,
     context: serde_json::Map<String, Value>,
@@ -98,7 +98,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// Reads the arguments' files and makes every step runnable.
-    pub fn new(args: &RenderArgs) -> anyhow::Result<Self> {
+    pub(crate) fn new(args: &RenderArgs) -> anyhow::Result<Self> {
         let composition = docs::read_one(&args.composition, "the Composition")?;
         let functions = docs::read(&args.functions)?;
         let xrd = match &args.xrd {
@@ -140,7 +140,7 @@ impl Prepared {
     }
 
     /// Runs the pipeline once against `observed`, within the timeout.
-    pub async fn run(&self, observed: pb::State) -> anyhow::Result<pipeline::Outcome> {
+    pub(crate) async fn run(&self, observed: pb::State) -> anyhow::Result<pipeline::Outcome> {
         tokio::time::timeout(
             self.timeout,
             pipeline::run(
@@ -156,7 +156,7 @@ impl Prepared {
 }
 
 /// The print options of `args`.
-pub fn options(args: &RenderArgs) -> output::Options {
+pub(crate) fn options(args: &RenderArgs) -> output::Options {
     output::Options {
         include_full_xr: args.include_full_xr,
         include_results: args.include_function_results,

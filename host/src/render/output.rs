@@ -16,15 +16,15 @@ const SYSTEM_CONDITIONS: &[&str] = &["Ready", "Synced", "Healthy", "UpToDate"];
 /// Render fixes transition times so output is stable.
 const TRANSITION_TIME: &str = "2024-01-01T00:00:00Z";
 
-pub struct Options {
-    pub include_full_xr: bool,
-    pub include_results: bool,
-    pub include_context: bool,
+pub(crate) struct Options {
+    pub(crate) include_full_xr: bool,
+    pub(crate) include_results: bool,
+    pub(crate) include_context: bool,
 }
 
 /// The stream's documents; `observed_names` are the names of resources
 /// already observed, which Crossplane keeps.
-pub fn documents(
+pub(crate) fn documents(
     xr: &Value,
     outcome: &Outcome,
     observed_names: &BTreeMap<String, String>,
@@ -67,7 +67,7 @@ pub fn documents(
 }
 
 /// Prints documents as a YAML stream, each behind `---`.
-pub fn to_yaml(docs: &[Value]) -> anyhow::Result<String> {
+pub(crate) fn to_yaml(docs: &[Value]) -> anyhow::Result<String> {
     let mut out = String::new();
     for doc in docs {
         out.push_str("---\n");

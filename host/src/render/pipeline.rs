@@ -19,7 +19,7 @@ use crate::grpc::service::Dispatcher;
 pub const MAX_REQUIREMENTS_ITERATIONS: usize = 5;
 
 /// How a step's function is run.
-pub enum Runner {
+pub(crate) enum Runner {
     /// This package: through the wasm registry and sandbox, in-process.
     InProcess(Arc<Dispatcher>),
     /// A function served elsewhere (`render.crossplane.io/runtime: Development`).
@@ -61,19 +61,19 @@ fn endpoint(target: &str) -> String {
     }
 }
 
-pub struct Step {
-    pub name: String,
-    pub runner: Runner,
-    pub input: Option<Value>,
-    pub credentials: HashMap<String, pb::Credentials>,
+pub(crate) struct Step {
+    pub(crate) name: String,
+    pub(crate) runner: Runner,
+    pub(crate) input: Option<Value>,
+    pub(crate) credentials: HashMap<String, pb::Credentials>,
 }
 
-pub struct Outcome {
-    pub desired: pb::State,
-    pub context: Option<Struct>,
+pub(crate) struct Outcome {
+    pub(crate) desired: pb::State,
+    pub(crate) context: Option<Struct>,
     /// Non-fatal results, with the step that returned them.
-    pub results: Vec<(String, pb::Result)>,
-    pub conditions: Vec<pb::Condition>,
+    pub(crate) results: Vec<(String, pb::Result)>,
+    pub(crate) conditions: Vec<pb::Condition>,
 }
 
 pub fn to_struct(v: &Value) -> Struct {
@@ -102,7 +102,7 @@ fn capabilities() -> Vec<i32> {
 }
 
 /// Runs every step; a fatal result ends the pipeline with its message.
-pub async fn run(
+pub(crate) async fn run(
     steps: &[Step],
     observed: pb::State,
     context: Struct,
@@ -228,7 +228,7 @@ fn matches(selector: &pb::ResourceSelector, r: &Value) -> bool {
 }
 
 /// The credentials a step names, from the given Secrets.
-pub fn credentials(
+pub(crate) fn credentials(
     step: &Value,
     secrets: &[Value],
 ) -> anyhow::Result<HashMap<String, pb::Credentials>> {

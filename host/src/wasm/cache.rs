@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-pub struct CompiledCache {
+pub(crate) struct CompiledCache {
     dir: PathBuf,
     engine_key: String,
 }
 
 impl CompiledCache {
-    pub fn new(dir: &Path, engine: &Engine) -> anyhow::Result<Self> {
+    pub(crate) fn new(dir: &Path, engine: &Engine) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create --cache-dir {}: {e}", dir.display()))?;
         let mut hasher = DefaultHasher::new();
@@ -33,7 +33,7 @@ impl CompiledCache {
     }
 
     /// The cached compilation of the wasm with this digest, if any.
-    pub fn load(&self, engine: &Engine, digest: &str) -> Option<Component> {
+    pub(crate) fn load(&self, engine: &Engine, digest: &str) -> Option<Component> {
         let path = self.path(digest);
         if !path.exists() {
             return None;
@@ -50,7 +50,7 @@ impl CompiledCache {
     }
 
     /// Stores a compilation; a failure only costs the next start a compile.
-    pub fn store(&self, digest: &str, component: &Component) {
+    pub(crate) fn store(&self, digest: &str, component: &Component) {
         let path = self.path(digest);
         let written = component
             .serialize()

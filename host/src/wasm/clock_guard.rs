@@ -17,7 +17,7 @@ use crate::wasm::runtime::CallState;
 
 /// Why a wait was refused; [`crate::wasm::runtime`] reports it as a timeout.
 #[derive(Debug)]
-pub struct WaitPastDeadline(pub Duration);
+pub(crate) struct WaitPastDeadline(pub Duration);
 
 impl std::fmt::Display for WaitPastDeadline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27,7 +27,7 @@ impl std::fmt::Display for WaitPastDeadline {
 
 impl std::error::Error for WaitPastDeadline {}
 
-pub struct GuardedClock<'a> {
+pub(crate) struct GuardedClock<'a> {
     clocks: WasiClocksCtxView<'a>,
     deadline: Instant,
 }
@@ -74,7 +74,7 @@ impl HasData for Guarded {
 }
 
 /// Replaces the monotonic clock WASI linked with the guarded one.
-pub fn add_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     monotonic_clock::add_to_linker::<CallState, Guarded>(linker, |state| {
         let deadline = state.deadline;

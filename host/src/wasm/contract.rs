@@ -10,16 +10,16 @@ use std::fmt;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-pub const PACKAGE: &str = "platform:function";
+pub(crate) const PACKAGE: &str = "platform:function";
 
 /// The versions of [`PACKAGE`] this host serves.
-pub const SERVED: &[&str] = &["0.3.0"];
+pub(crate) const SERVED: &[&str] = &["0.3.0"];
 
 /// A module built for a contract version this host does not serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContractMismatch {
-    pub built_for: String,
-    pub served: Vec<String>,
+pub(crate) struct ContractMismatch {
+    pub(crate) built_for: String,
+    pub(crate) served: Vec<String>,
 }
 
 impl fmt::Display for ContractMismatch {
@@ -43,7 +43,7 @@ impl std::error::Error for ContractMismatch {}
 /// The contract versions `component` names: the interfaces of [`PACKAGE`]
 /// it exports (`platform:function/composition@X` from 0.3.0 on) or imports
 /// (`platform:function/log@X` before).
-pub fn versions(component: &Component, engine: &Engine) -> BTreeSet<String> {
+pub(crate) fn versions(component: &Component, engine: &Engine) -> BTreeSet<String> {
     let ty = component.component_type();
     let imports = ty.imports(engine).map(|(name, _)| name);
     let exports = ty.exports(engine).map(|(name, _)| name);
@@ -57,7 +57,7 @@ pub fn versions(component: &Component, engine: &Engine) -> BTreeSet<String> {
 }
 
 /// Refuses a component that names a contract version not served.
-pub fn check(component: &Component, engine: &Engine) -> Result<(), ContractMismatch> {
+pub(crate) fn check(component: &Component, engine: &Engine) -> Result<(), ContractMismatch> {
     match versions(component, engine)
         .into_iter()
         .find(|v| !SERVED.contains(&v.as_str()))

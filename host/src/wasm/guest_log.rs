@@ -19,15 +19,15 @@ const WRITE_BUDGET: usize = 1 << 20;
 
 /// Who is logging, for every line a call emits.
 #[derive(Debug, Clone)]
-pub struct ModuleTag {
-    pub name: Arc<str>,
-    pub version: Arc<str>,
-    pub digest: Arc<str>,
+pub(crate) struct ModuleTag {
+    pub(crate) name: Arc<str>,
+    pub(crate) version: Arc<str>,
+    pub(crate) digest: Arc<str>,
 }
 
 /// Which of the module's streams a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
@@ -43,7 +43,7 @@ impl Stream {
 
 /// The log of one call, shared by the call's two output streams.
 #[derive(Clone)]
-pub struct GuestLog(Arc<Mutex<Lines>>);
+pub(crate) struct GuestLog(Arc<Mutex<Lines>>);
 
 struct Lines {
     tag: ModuleTag,
@@ -68,7 +68,7 @@ struct Partial {
 }
 
 impl GuestLog {
-    pub fn new(tag: ModuleTag, max_lines: usize, max_bytes: usize, muted: bool) -> Self {
+    pub(crate) fn new(tag: ModuleTag, max_lines: usize, max_bytes: usize, muted: bool) -> Self {
         Self(Arc::new(Mutex::new(Lines {
             tag,
             muted,
@@ -82,7 +82,7 @@ impl GuestLog {
     }
 
     /// The stream the module's `stream` writes into.
-    pub fn stream(&self, stream: Stream) -> GuestStream {
+    pub(crate) fn stream(&self, stream: Stream) -> GuestStream {
         GuestStream {
             log: self.clone(),
             stream,
@@ -90,18 +90,19 @@ impl GuestLog {
     }
 
     /// The panic the module reported, if it did.
-    pub fn panic(&self) -> Option<String> {
+    pub(crate) fn panic(&self) -> Option<String> {
         self.lock().panic.clone()
     }
 
     /// Lines over the limit, dropped so far.
-    pub fn dropped(&self) -> usize {
+    #[cfg(test)]
+    fn dropped(&self) -> usize {
         self.lock().dropped
     }
 
     /// Logs what is left of unfinished lines, and reports lines dropped over
     /// the limit, once, when the call ends.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         let mut lines = self.lock();
         for stream in [Stream::Stdout, Stream::Stderr] {
             let partial = std::mem::take(&mut lines.partial[stream as usize]);
@@ -282,7 +283,7 @@ impl Structured {
 
 /// One of a call's output streams, as WASI sees it.
 #[derive(Clone)]
-pub struct GuestStream {
+pub(crate) struct GuestStream {
     log: GuestLog,
     stream: Stream,
 }

@@ -33,13 +33,13 @@ impl Default for Limits {
 
 /// [`StoreLimits`] that also remembers whether it refused memory, so a
 /// failed call can say it ran out of memory rather than show a bare trap.
-pub struct MemoryGuard {
+pub(crate) struct MemoryGuard {
     inner: StoreLimits,
-    pub exhausted: bool,
+    pub(crate) exhausted: bool,
 }
 
 impl MemoryGuard {
-    pub fn new(memory_bytes: usize) -> Self {
+    pub(crate) fn new(memory_bytes: usize) -> Self {
         Self {
             inner: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)

@@ -2,10 +2,10 @@
 //! fresh instance per call, the compiled-module cache, guest logs.
 
 pub mod bindings;
-pub mod cache;
-pub mod clock_guard;
-pub mod contract;
-pub mod guest_log;
+pub(crate) mod cache;
+pub(crate) mod clock_guard;
+pub(crate) mod contract;
+pub(crate) mod guest_log;
 pub mod limits;
 mod off_executor;
 pub mod runtime;

@@ -4,7 +4,6 @@
 use crate::modules::source::Source;
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -44,17 +43,17 @@ pub struct ModuleInfo {
 pub struct LoadedModule {
     pub info: ModuleInfo,
     pub digest: String,
-    pub source: Source,
-    pub loaded_at: std::time::SystemTime,
+    pub(crate) source: Source,
+    pub(crate) loaded_at: std::time::SystemTime,
     /// Requests routed to this module.
-    pub calls: std::sync::atomic::AtomicU64,
+    pub(crate) calls: std::sync::atomic::AtomicU64,
     tag: ModuleTag,
     pre: CompositionModulePre<CallState>,
 }
 
 impl LoadedModule {
     /// `name@version (sha256:abcdef123456)`, for messages.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!(
             "{}@{} (sha256:{})",
             self.info.name,
@@ -88,7 +87,7 @@ pub enum Failure {
 
 impl Failure {
     /// A short label for metrics.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Failure::Timeout(_) => "timeout",
             Failure::OutOfMemory(_) => "out_of_memory",
@@ -120,7 +119,7 @@ impl fmt::Display for Failure {
 /// The store data of one call: a locked-down WASI context (no files,
 /// environment, arguments or sockets; stdout and stderr go to the log),
 /// the memory guard and the call's log.
-pub struct CallState {
+pub(crate) struct CallState {
     /// When the call must end; waits past it are refused (see clock_guard).
     pub(crate) deadline: Instant,
     wasi: WasiCtx,
@@ -191,7 +190,7 @@ impl Runtime {
         })
     }
 
-    pub fn limits(&self) -> &Limits {
+    pub(crate) fn limits(&self) -> &Limits {
         &self.limits
     }
 
@@ -201,7 +200,7 @@ impl Runtime {
         self.load_bytes(&bytes, &Source::File(path.to_path_buf()))
     }
 
-    pub fn load_bytes(&self, bytes: &[u8], source: &Source) -> anyhow::Result<LoadedModule> {
+    pub(crate) fn load_bytes(&self, bytes: &[u8], source: &Source) -> anyhow::Result<LoadedModule> {
         anyhow::ensure!(
             bytes.starts_with(b"\0asm"),
             "not a WebAssembly binary (no \\0asm header)"
@@ -298,7 +297,7 @@ impl Runtime {
     }
 
     /// [`Runtime::call`] with the module's log lines dropped.
-    pub fn call_muted(
+    pub(crate) fn call_muted(
         &self,
         module: &LoadedModule,
         request: &wit::Request,
@@ -407,6 +406,3 @@ fn spawn_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
         })?;
     Ok(())
 }
-
-/// Shared handle used by the server and the CLI.
-pub type SharedRuntime = Arc<Runtime>;

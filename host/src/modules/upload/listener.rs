@@ -17,30 +17,30 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// Files of a certificates directory, as Kubernetes TLS secrets name them.
-pub const CERT_FILE: &str = "tls.crt";
-pub const KEY_FILE: &str = "tls.key";
-pub const CA_FILE: &str = "ca.crt";
+pub(crate) const CERT_FILE: &str = "tls.crt";
+pub(crate) const KEY_FILE: &str = "tls.key";
+pub(crate) const CA_FILE: &str = "ca.crt";
 
 /// Plain HTTP or TLS.
 #[derive(Clone)]
-pub enum Transport {
+pub(crate) enum Transport {
     Plain,
     Tls(TlsAcceptor),
 }
 
 /// How long a connection may take over each part of its life.
 #[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     /// The TLS handshake, and a request's body once its headers arrived.
-    pub read: Duration,
+    pub(crate) read: Duration,
     /// From connecting, or from the last response, to a request's headers.
-    pub idle: Duration,
+    pub(crate) idle: Duration,
 }
 
 impl Transport {
     /// TLS from `dir`; with a `ca.crt` there, clients must present a
     /// certificate it signed.
-    pub fn tls(dir: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn tls(dir: &Path) -> anyhow::Result<Self> {
         let file = |name: &str| dir.join(name);
         let certs = CertificateDer::pem_file_iter(file(CERT_FILE))
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
@@ -94,7 +94,7 @@ impl Transport {
 
     /// Plain HTTP, refused unless `address` is loopback: a bearer token
     /// and modules must not cross a network in the clear.
-    pub fn plain(address: SocketAddr) -> anyhow::Result<Self> {
+    pub(crate) fn plain(address: SocketAddr) -> anyhow::Result<Self> {
         anyhow::ensure!(
             address.ip().is_loopback(),
             "--upload-insecure serves plain HTTP on loopback only, not on {address}; give --upload-tls-certs-dir instead"
@@ -111,7 +111,12 @@ impl Transport {
 }
 
 /// Accepts connections on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, transport: Transport, timeouts: Timeouts, app: Router) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    transport: Transport,
+    timeouts: Timeouts,
+    app: Router,
+) {
     tracing::info!(
         address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         scheme = transport.scheme(),

@@ -5,8 +5,8 @@
 //! becomes ready and what waits for what, and end in the stream `render`
 //! would print once the platform is up.
 
-pub mod providers;
-pub mod world;
+pub(crate) mod providers;
+pub(crate) mod world;
 
 use std::fmt::Write as _;
 
@@ -17,11 +17,11 @@ use world::{Round, World};
 #[derive(clap::Args, Debug)]
 pub struct ConvergeArgs {
     #[command(flatten)]
-    pub render: RenderArgs,
+    pub(crate) render: RenderArgs,
 
     /// Rounds the platform may take to converge before converge gives up.
     #[arg(long, default_value_t = 40)]
-    pub max_rounds: usize,
+    pub(crate) max_rounds: usize,
 }
 
 /// The rounds' report and the final stream.

@@ -10,18 +10,18 @@ const BUILT_IN: &str = include_str!("providers.yaml");
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KindReport {
-    pub group: String,
-    pub kind: String,
+pub(crate) struct KindReport {
+    pub(crate) group: String,
+    pub(crate) kind: String,
     /// Fields the cloud computes, merged over the mirrored forProvider.
     #[serde(default)]
-    pub at_provider: Option<Value>,
+    pub(crate) at_provider: Option<Value>,
     /// Connection details written once ready.
     #[serde(default)]
-    pub connection: BTreeMap<String, String>,
+    pub(crate) connection: BTreeMap<String, String>,
     /// A node pool: what makes a cluster able to run Helm releases.
     #[serde(default)]
-    pub schedulable: bool,
+    pub(crate) schedulable: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -29,12 +29,12 @@ struct Table {
     kinds: Vec<KindReport>,
 }
 
-pub struct Providers {
+pub(crate) struct Providers {
     kinds: Vec<KindReport>,
 }
 
 impl Providers {
-    pub fn built_in() -> anyhow::Result<Self> {
+    pub(crate) fn built_in() -> anyhow::Result<Self> {
         let table: Table = serde_yaml::from_str(BUILT_IN)
             .map_err(|e| anyhow::anyhow!("the built-in providers table: {e}"))?;
         Ok(Self { kinds: table.kinds })
@@ -42,7 +42,7 @@ impl Providers {
 
     /// The report of `apiVersion`'s group and `kind`; namespaced twins
     /// (`*.m.*` groups) report as their cluster-scoped kind.
-    pub fn report(&self, api_version: &str, kind: &str) -> Option<&KindReport> {
+    pub(crate) fn report(&self, api_version: &str, kind: &str) -> Option<&KindReport> {
         let group = api_version.split('/').next().unwrap_or_default();
         let group = group.replacen(".m.", ".", 1);
         self.kinds

@@ -18,7 +18,7 @@ use crate::render::pipeline;
 
 /// Why the platform cannot converge: each names the resource and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     /// A selector or reference matches no composed resource, so the
     /// provider would wait for it forever.
     Unresolved {
@@ -68,17 +68,17 @@ struct Simulated {
 
 /// What one round changed.
 #[derive(Debug, Default)]
-pub struct Round {
-    pub created: Vec<String>,
-    pub deleted: Vec<String>,
-    pub ready: Vec<String>,
+pub(crate) struct Round {
+    pub(crate) created: Vec<String>,
+    pub(crate) deleted: Vec<String>,
+    pub(crate) ready: Vec<String>,
     /// Releases that failed this round, with why.
-    pub failed: Vec<(String, String)>,
+    pub(crate) failed: Vec<(String, String)>,
     /// Resources not ready, with the unready resources they wait for.
-    pub waiting: Vec<(String, Vec<String>)>,
+    pub(crate) waiting: Vec<(String, Vec<String>)>,
 }
 
-pub struct World {
+pub(crate) struct World {
     providers: Providers,
     xr_name: String,
     resources: BTreeMap<String, Simulated>,
@@ -87,7 +87,7 @@ pub struct World {
 const USAGE_KINDS: &[&str] = &["Usage", "ClusterUsage"];
 
 impl World {
-    pub fn new(providers: Providers, xr: &Value) -> Self {
+    pub(crate) fn new(providers: Providers, xr: &Value) -> Self {
         Self {
             providers,
             xr_name: str_at(xr, "/metadata/name").to_string(),
@@ -96,7 +96,7 @@ impl World {
     }
 
     /// Every resource exists and is ready.
-    pub fn settled(&self, desired: &pb::State) -> bool {
+    pub(crate) fn settled(&self, desired: &pb::State) -> bool {
         desired.resources.len() == self.resources.len()
             && desired
                 .resources
@@ -105,7 +105,7 @@ impl World {
     }
 
     /// The names Crossplane gave the composed resources.
-    pub fn names(&self) -> BTreeMap<String, String> {
+    pub(crate) fn names(&self) -> BTreeMap<String, String> {
         self.resources
             .iter()
             .map(|(name, r)| (name.clone(), str_at(&r.body, "/metadata/name").to_string()))
@@ -113,7 +113,7 @@ impl World {
     }
 
     /// The observed state the pipeline sees this round.
-    pub fn observed(&self, xr: &Value) -> pb::State {
+    pub(crate) fn observed(&self, xr: &Value) -> pb::State {
         let mut state = pb::State {
             composite: Some(pipeline::resource(xr)),
             ..Default::default()
@@ -173,7 +173,7 @@ impl World {
 
     /// Applies the desired state of round `round` and lets the simulated
     /// providers act on it.
-    pub fn advance(&mut self, round: usize, desired: &pb::State) -> Result<Round, Problem> {
+    pub(crate) fn advance(&mut self, round: usize, desired: &pb::State) -> Result<Round, Problem> {
         let mut report = Round::default();
         let wanted: BTreeMap<String, Value> = desired
             .resources
