@@ -7,6 +7,8 @@
 //! built with only that cloud's feature.
 
 pub mod platform;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use module_sdk;
 pub use module_sdk::{log, protocol};

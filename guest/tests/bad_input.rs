@@ -1,7 +1,7 @@
 //! Bad input gives one FATAL result naming the field and what is expected,
 //! and never a panic.
 
-mod common;
+use cluster_platform::testing as common;
 
 use cluster_platform::log::Log;
 use cluster_platform::platform::error::{FieldError, RenderError};

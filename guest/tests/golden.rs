@@ -1,7 +1,7 @@
 //! Golden-style tests per cloud: the example claims rendered natively with
 //! the example environment, asserting the content that matters.
 
-mod common;
+use cluster_platform::testing as common;
 
 use cluster_platform::protocol::Ready;
 use common::{claim, kinds, render, resource, set};

@@ -2,7 +2,7 @@
 //! of the legacy platform, in its own namespace, valid against the
 //! providers' `.m.` CRDs.
 
-mod common;
+use cluster_platform::testing as common;
 use test_support::schema;
 
 use std::collections::BTreeSet;

@@ -2,7 +2,7 @@
 //! provider CRD, including the CEL rules marking `forProvider` fields
 //! required.
 
-mod common;
+use cluster_platform::testing as common;
 use test_support::schema;
 
 use std::collections::BTreeSet;

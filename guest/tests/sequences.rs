@@ -1,7 +1,7 @@
 //! Observed-state sequences: requirements, readiness and status as the
 //! clouds answer, and the import workflow waiting for observation.
 
-mod common;
+use cluster_platform::testing as common;
 
 use cluster_platform::log::Log;
 use cluster_platform::platform::run;

@@ -3,8 +3,7 @@
 //! natively, on the first call and once the cluster is up; and what the
 //! component renders validates against the providers' CRDs.
 
-#[path = "../../guest/tests/common/mod.rs"]
-mod common;
+use cluster_platform::testing as common;
 use test_support::schema;
 
 use std::collections::BTreeMap;

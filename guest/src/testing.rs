@@ -1,13 +1,14 @@
-//! Shared test helpers: the example claims and EnvironmentConfigs, and a
-//! requirements loop that answers the function as Crossplane does.
-#![allow(dead_code)]
+//! Test helpers for this crate's tests and the integration tests: the
+//! example claims and EnvironmentConfigs, and a requirements loop that
+//! answers the function as Crossplane does. Built with the `testing`
+//! feature only, which no module enables.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cluster_platform::log::Log;
-use cluster_platform::platform::run;
-use cluster_platform::protocol::{Match, Ready, Request, Resource, Response, Severity};
+use crate::log::Log;
+use crate::platform::run;
+use crate::protocol::{Match, Ready, Request, Resource, Response, Severity};
 use serde_json::{Value, json};
 
 pub fn examples_dir() -> PathBuf {
@@ -94,7 +95,7 @@ pub fn env_configs_for_production(data: Value) -> Vec<Value> {
 
 pub fn request(xr: Value) -> Request {
     Request {
-        observed: cluster_platform::protocol::State {
+        observed: crate::protocol::State {
             composite: Some(Resource::new(xr)),
             resources: BTreeMap::new(),
         },
@@ -128,7 +129,7 @@ pub fn settle(mut req: Request, configs: &[Value]) -> (Request, Response) {
 /// What Crossplane answers for `selectors`: the `configs` matching
 /// apiVersion, kind and name or labels.
 pub fn answer(
-    selectors: &BTreeMap<String, cluster_platform::protocol::Selector>,
+    selectors: &BTreeMap<String, crate::protocol::Selector>,
     configs: &[Value],
 ) -> BTreeMap<String, Vec<Value>> {
     selectors
