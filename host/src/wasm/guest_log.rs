@@ -159,8 +159,8 @@ impl Lines {
     fn line(&mut self, stream: Stream, bytes: &[u8], cut: bool) {
         let kept = !self.muted && self.emitted < self.max_lines;
         if !kept && !may_report_a_panic(bytes) {
-            // Only counted: a flooding module costs a scan, not a parse.
-            self.dropped += usize::from(!self.muted);
+            // A flooding module costs a scan, not a parse.
+            self.not_kept();
             return;
         }
         let structured = if cut {
@@ -176,15 +176,18 @@ impl Lines {
         if let Some(location) = &line.panic {
             self.panic = Some(format!("{} (at {location})", line.message));
         }
-        if self.muted {
-            return;
-        }
-        if self.emitted >= self.max_lines {
-            self.dropped += 1;
+        if !kept {
+            self.not_kept();
             return;
         }
         self.emitted += 1;
         self.emit(line);
+    }
+
+    /// A line that is not logged: counted when over the limit, not when
+    /// the whole call is muted.
+    fn not_kept(&mut self) {
+        self.dropped += usize::from(!self.muted);
     }
 
     fn emit(&self, line: Structured) {
