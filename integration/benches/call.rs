@@ -6,145 +6,43 @@
 //! `--bench` (as `cargo test -p platform-integration --benches` runs it)
 //! it runs a few iterations only, to prove the benchmark still works.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use cluster_platform::protocol as native;
 use fnhost::grpc::convert;
 use fnhost::wasm::limits::Limits;
 use fnhost::wasm::runtime::Runtime;
-use function_sdk_rust::proto::v1 as pb;
-use function_sdk_rust::resource::{json_to_struct, struct_to_json};
 use platform_integration::*;
-use serde_json::Value;
-
-/// The same request as the guest library sees it natively.
-fn native_request(req: &pb::RunFunctionRequest) -> native::Request {
-    let body = |r: &pb::Resource| {
-        r.resource
-            .as_ref()
-            .map(struct_to_json)
-            .unwrap_or(Value::Null)
-    };
-    let state = |s: Option<&pb::State>| native::State {
-        composite: s
-            .and_then(|s| s.composite.as_ref())
-            .map(|r| native::Resource::new(body(r))),
-        resources: s
-            .map(|s| {
-                s.resources
-                    .iter()
-                    .map(|(k, v)| (k.clone(), native::Resource::new(body(v))))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    };
-    let required =
-        |m: &std::collections::HashMap<String, pb::Resources>| -> BTreeMap<String, Vec<Value>> {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.items.iter().map(body).collect()))
-                .collect()
-        };
-    native::Request {
-        tag: req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default(),
-        lists_capabilities: req.meta.as_ref().is_some_and(|m| {
-            m.capabilities
-                .contains(&(pb::Capability::Capabilities as i32))
-        }),
-        observed: state(req.observed.as_ref()),
-        desired: state(req.desired.as_ref()),
-        input: req.input.as_ref().map(struct_to_json),
-        context: req.context.as_ref().map(struct_to_json),
-        extra_resources: required(&req.extra_resources),
-        required_resources: required(&req.required_resources),
-        credentials: BTreeMap::new(),
-    }
-}
-
-/// What a native function built on the SDK answers: the library's
-/// response turned into protobuf, as the wasm path's response is.
-fn native_response(rsp: native::Response) -> pb::RunFunctionResponse {
-    let structure = |v: &Value| v.as_object().map(json_to_struct);
-    let resource = |r: &native::Resource| pb::Resource {
-        resource: structure(&r.body),
-        connection_details: r.connection_details.clone().into_iter().collect(),
-        ready: match r.ready {
-            native::Ready::Unspecified => pb::Ready::Unspecified,
-            native::Ready::True => pb::Ready::True,
-            native::Ready::False => pb::Ready::False,
-        } as i32,
-    };
-    pb::RunFunctionResponse {
-        desired: Some(pb::State {
-            composite: rsp.desired.composite.as_ref().map(resource),
-            resources: rsp
-                .desired
-                .resources
-                .iter()
-                .map(|(name, r)| (name.clone(), resource(r)))
-                .collect(),
-        }),
-        results: rsp
-            .results
-            .iter()
-            .map(|r| pb::Result {
-                severity: match r.severity {
-                    native::Severity::Fatal => pb::Severity::Fatal,
-                    native::Severity::Warning => pb::Severity::Warning,
-                    native::Severity::Normal => pb::Severity::Normal,
-                } as i32,
-                message: r.message.clone(),
-                reason: r.reason.clone(),
-                ..Default::default()
-            })
-            .collect(),
-        context: rsp.context.as_ref().and_then(structure),
-        conditions: rsp
-            .conditions
-            .iter()
-            .map(|c| pb::Condition {
-                r#type: c.kind.clone(),
-                status: match c.status {
-                    native::ConditionStatus::Unknown => pb::Status::ConditionUnknown,
-                    native::ConditionStatus::True => pb::Status::ConditionTrue,
-                    native::ConditionStatus::False => pb::Status::ConditionFalse,
-                } as i32,
-                reason: c.reason.clone(),
-                message: c.message.clone(),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
 
 fn per_call(iterations: usize) {
     let runtime = Runtime::new(Limits::default(), None).expect("runtime");
     let module = runtime.load(&wasm("cluster_all.wasm")).expect("module");
     println!(
-        "| claim | resources | native logic | native function | wasm total (p50 / p99) | request → WIT | instantiate | guest run | WIT → response | wasm / native function | wasm / native logic |"
+        "| claim | call | resources | native logic | native function | wasm total (p50 / p99) | request → WIT | instantiate | guest run | WIT → response | wasm / native function | wasm / native logic |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for cloud in ["gcp", "aws", "azure"] {
-        let bare = with_cluster_up(bare_request(&example_xr(cloud), "cluster"), cloud);
-        let req = answer_requirements(bare, |r| {
-            let rsp = runtime
-                .call(&module, &convert::request_to_wit(r))
-                .expect("call");
-            convert::response_from_wit(rsp, "").expect("response")
-        });
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let cases = [
+        ("gcp", "first call", first_call_request("gcp")),
+        ("gcp", "cluster up", cluster_up_request("gcp")),
+        ("aws", "cluster up", cluster_up_request("aws")),
+        ("azure", "cluster up", cluster_up_request("azure")),
+    ];
+    for (cloud, when, base) in cases {
         let mut samples: [Vec<Duration>; 7] = Default::default();
         let mut resources = 0;
-        for _ in 0..iterations {
+        for call in 0..iterations {
+            // A request no earlier call has made, built outside the timing.
+            let mut req = base.clone();
+            vary(&mut req, call as u64);
             // Native: the library on the same request (protobuf → JSON values
             // included), then its response turned into protobuf as a native
             // SDK function must: the same ends as the wasm path below.
             let t = Instant::now();
             let mut log = cluster_platform::log::Log::default();
-            let rsp = cluster_platform::platform::run(&native_request(&req), &mut log);
+            let rsp = cluster_platform::platform::run(&native::request(&req), &mut log);
             samples[0].push(t.elapsed());
-            let rsp = native_response(rsp);
+            let rsp = native::response(rsp);
             samples[6].push(t.elapsed());
+            let native_resources = rsp.desired.as_ref().map_or(0, |d| d.resources.len());
             // Dropped outside the timing, as the wasm path's response is.
             std::hint::black_box(rsp);
 
@@ -160,6 +58,10 @@ fn per_call(iterations: usize) {
             let rsp = convert::response_from_wit(rsp, "tag").expect("response");
             let t3 = Instant::now();
             resources = rsp.desired.as_ref().map_or(0, |d| d.resources.len());
+            assert!(
+                resources > 0 && resources == native_resources,
+                "{cloud} {when}: wasm composed {resources} resources, native {native_resources}"
+            );
             samples[2].push(t1 - t0);
             samples[3].push(t2 - t1);
             samples[4].push(t3 - t2);
@@ -167,7 +69,7 @@ fn per_call(iterations: usize) {
         }
         let [native_t, inst, to_wit, run, from_wit, total, native_fn] = samples.map(stats);
         println!(
-            "| {cloud} | {resources} | {:.0} µs | {:.0} µs | {:.0} / {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.2}x | {:.2}x |",
+            "| {cloud} | {when} | {resources} | {:.0} µs | {:.0} µs | {:.0} / {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.2}x | {:.2}x |",
             micros(native_t.p50),
             micros(native_fn.p50),
             micros(total.p50),

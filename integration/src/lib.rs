@@ -1,10 +1,13 @@
 //! Shared pieces of the benchmarks and cross-crate tests: where things are,
 //! the host process, requests, and latency statistics.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub mod native;
 
 use fnhost::render::{claim, docs, pipeline};
 use function_sdk_rust::proto::v1 as pb;
@@ -75,26 +78,46 @@ pub struct HostProcess {
 }
 
 impl HostProcess {
+    /// The host of this profile serving `modules`, with `extra` flags.
     pub fn spawn(modules: &Path, extra: &[&str]) -> Self {
+        let modules = modules.to_str().expect("a UTF-8 modules path");
+        let mut args = vec!["--module-settle", "50ms", "--modules-dir", modules];
+        args.extend(extra);
+        Self::spawn_function(&host_binary(), &args)
+    }
+
+    /// Any function built on `function-sdk-rust` (whose flags the host
+    /// shares), serving insecurely on a free loopback port.
+    pub fn spawn_function(binary: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
-        let child = Command::new(host_binary())
-            .args([
-                "--insecure",
-                "--metrics-address=",
-                "--module-settle",
-                "50ms",
-                "--address",
-                &address,
-            ])
-            .arg("--modules-dir")
-            .arg(modules)
+        let child = Command::new(binary)
+            .args(["--insecure", "--metrics-address=", "--address", &address])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawn host");
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         Self { child, address }
+    }
+
+    /// CPU time the process has used so far, user and system, over all its
+    /// threads (those that have exited included), from `/proc` (Linux).
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("the process's /proc stat");
+        // Fields after the command name, which is in parentheses and may
+        // hold spaces: the state is field 3, utime 14 and stime 15.
+        let after_name = &stat[stat.rfind(')').expect("a /proc stat line") + 1..];
+        let fields: Vec<u64> = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|f| f.parse().expect("a tick count"))
+            .collect();
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        Duration::from_secs_f64(fields.iter().sum::<u64>() as f64 / ticks_per_second)
     }
 
     /// Resident memory of the process, in KiB (Linux).
@@ -213,6 +236,56 @@ pub fn with_cluster_up(mut req: pb::RunFunctionRequest, cloud: &str) -> pb::RunF
     req
 }
 
+/// The request Crossplane sends for a new composite of the example claim
+/// once the requirements loop has settled: its EnvironmentConfigs
+/// answered, nothing observed yet.
+pub fn first_call_request(cloud: &str) -> pb::RunFunctionRequest {
+    answer_requirements(bare_request(&example_xr(cloud), "cluster"), native::run)
+}
+
+/// [`first_call_request`] once the cluster is up: the whole platform
+/// renders, Helm releases included.
+pub fn cluster_up_request(cloud: &str) -> pb::RunFunctionRequest {
+    let bare = with_cluster_up(bare_request(&example_xr(cloud), "cluster"), cloud);
+    answer_requirements(bare, native::run)
+}
+
+/// Makes `req` one no other call sends: the observed composite carries
+/// `call` in an annotation, so nothing a cache could answer is measured.
+pub fn vary(req: &mut pb::RunFunctionRequest, call: u64) {
+    let xr = req
+        .observed
+        .get_or_insert_with(Default::default)
+        .composite
+        .get_or_insert_with(Default::default)
+        .resource
+        .get_or_insert_with(Default::default);
+    let metadata = struct_field(&mut xr.fields, "metadata");
+    let annotations = struct_field(metadata, "annotations");
+    annotations.insert(
+        "bench.platform.io/call".into(),
+        pbjson_types::Value {
+            kind: Some(pbjson_types::value::Kind::StringValue(call.to_string())),
+        },
+    );
+}
+
+/// The fields of the object at `key`, made an empty object first when it
+/// is absent or not an object.
+fn struct_field<'a>(
+    fields: &'a mut HashMap<String, pbjson_types::Value>,
+    key: &str,
+) -> &'a mut HashMap<String, pbjson_types::Value> {
+    use pbjson_types::value::Kind;
+    let value = fields.entry(key.to_string()).or_default();
+    if !matches!(value.kind, Some(Kind::StructValue(_))) {
+        value.kind = Some(Kind::StructValue(Default::default()));
+    }
+    match &mut value.kind {
+        Some(Kind::StructValue(s)) => &mut s.fields,
+        _ => unreachable!("set to an object above"),
+    }
+}
 /// Fills `req`'s required resources from the example EnvironmentConfigs
 /// the way Crossplane's loop does, calling `call` until they settle.
 pub fn answer_requirements(

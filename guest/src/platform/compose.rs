@@ -125,18 +125,26 @@ impl Part {
 pub fn managed(name: &str, api_version: &str, kind: &str, for_provider: Value) -> Part {
     Part {
         name: name.to_string(),
-        body: json!({
-            "apiVersion": api_version,
-            "kind": kind,
-            "metadata": {},
-            "spec": {"forProvider": for_provider},
-        }),
+        body: spec_body(api_version, kind, "forProvider", for_provider),
         external_name: None,
         uses: Vec::new(),
         role: Role::Managed,
         import_params: None,
         fixed: Vec::new(),
     }
+}
+
+/// `{apiVersion, kind, metadata: {}, spec: {<field>: value}}`, built by
+/// moving `value` in: `json!` would serialise it into a copy.
+pub fn spec_body(api_version: &str, kind: &str, field: &str, value: Value) -> Value {
+    let mut spec = Map::new();
+    spec.insert(field.into(), value);
+    let mut body = Map::new();
+    body.insert("apiVersion".into(), Value::String(api_version.into()));
+    body.insert("kind".into(), Value::String(kind.into()));
+    body.insert("metadata".into(), Value::Object(Map::new()));
+    body.insert("spec".into(), Value::Object(spec));
+    Value::Object(body)
 }
 
 /// Any other object (ProviderConfigs), with its whole body given.
@@ -158,7 +166,12 @@ pub fn object(name: &str, body: Value, role: Role) -> Part {
 
 /// Selects the resource composed under `name` by this same XR.
 pub fn select(name: &str) -> Value {
-    json!({"matchControllerRef": true, "matchLabels": {RESOURCE_LABEL: label_value(name)}})
+    let mut labels = Map::new();
+    labels.insert(RESOURCE_LABEL.into(), Value::String(label_value(name)));
+    let mut selector = Map::new();
+    selector.insert("matchControllerRef".into(), Value::Bool(true));
+    selector.insert("matchLabels".into(), Value::Object(labels));
+    Value::Object(selector)
 }
 
 /// A resource name as a label value: at most 63 characters, so long names
@@ -236,6 +249,7 @@ pub fn finish(
     };
     let provider_config =
         ProviderConfigRef::reference(p.provider_config.as_ref(), p.id.form != Form::Legacy);
+    let common = common_labels(p);
     let mut out = BTreeMap::new();
     // The plan is consumed: each body moves into its resource uncopied.
     for part in plan.parts {
@@ -245,7 +259,7 @@ pub fn finish(
             .is_some_and(|i| i.resources.contains_key(&part.name));
         let upbound = part.api_version().contains(".upbound.io/");
         let mut body = part.body;
-        label(&mut body, p, &part.name);
+        label(&mut body, &common, &part.name);
         let external = if imported {
             p.import
                 .as_ref()
@@ -307,7 +321,7 @@ pub fn finish(
     }
     for usage in usages {
         let mut body = usage.body;
-        label(&mut body, p, &usage.name);
+        label(&mut body, &common, &usage.name);
         out.insert(
             usage.name,
             Resource {
@@ -407,7 +421,7 @@ fn adopt(body: &mut Value, import_params: Option<&Value>, deletion: Deletion) {
     spec.insert("managementPolicies".into(), policies);
 }
 
-fn label(body: &mut Value, p: &Platform, name: &str) {
+fn label(body: &mut Value, common: &Map<String, Value>, name: &str) {
     let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -415,17 +429,33 @@ fn label(body: &mut Value, p: &Platform, name: &str) {
         .entry("labels")
         .or_insert_with(|| Value::Object(Map::new()));
     if let Some(labels) = labels.as_object_mut() {
-        labels.insert(RESOURCE_LABEL.into(), json!(label_value(name)));
-        labels.insert(CLUSTER_LABEL.into(), json!(p.id.cluster));
-        labels.insert("myplatform.io/cloud".into(), json!(p.id.cloud));
-        labels.insert(
-            "myplatform.io/plane-id".into(),
-            json!(dns_label(&p.id.plane, 63)),
-        );
-        if let Some(pt) = &p.id.plane_type {
-            labels.insert("myplatform.io/plane-type".into(), json!(dns_label(pt, 63)));
+        labels.insert(RESOURCE_LABEL.into(), Value::String(label_value(name)));
+        for (key, value) in common {
+            labels.insert(key.clone(), value.clone());
         }
     }
+}
+
+/// The labels every resource of the composite carries, worked out once
+/// per render rather than once per resource.
+fn common_labels(p: &Platform) -> Map<String, Value> {
+    let mut labels = Map::new();
+    labels.insert(CLUSTER_LABEL.into(), Value::String(p.id.cluster.clone()));
+    labels.insert(
+        "myplatform.io/cloud".into(),
+        Value::String(p.id.cloud.clone()),
+    );
+    labels.insert(
+        "myplatform.io/plane-id".into(),
+        Value::String(dns_label(&p.id.plane, 63)),
+    );
+    if let Some(pt) = &p.id.plane_type {
+        labels.insert(
+            "myplatform.io/plane-type".into(),
+            Value::String(dns_label(pt, 63)),
+        );
+    }
+    labels
 }
 
 fn annotate(body: &mut Value, key: &str, value: &str) {
@@ -472,32 +502,39 @@ fn usage_parts(plan: &Plan, p: &Platform) -> (Vec<Part>, Vec<String>) {
                 continue;
             };
             let name = format!("usage-{}-by-{}", of.name, by.name);
-            let metadata = match p.id.form.namespace() {
-                Some(ns) => json!({"namespace": ns}),
-                None => json!({}),
-            };
-            let body = json!({
-                "apiVersion": api_version,
-                "kind": kind,
-                "metadata": metadata,
-                "spec": {
-                    "of": {
-                        "apiVersion": of.api_version(),
-                        "kind": of.kind(),
-                        "resourceSelector": select(&of.name),
-                    },
-                    "by": {
-                        "apiVersion": by.api_version(),
-                        "kind": by.kind(),
-                        "resourceSelector": select(&by.name),
-                    },
-                    "replayDeletion": true,
-                },
-            });
+            let mut metadata = Map::new();
+            if let Some(ns) = p.id.form.namespace() {
+                metadata.insert("namespace".into(), Value::String(ns.to_string()));
+            }
+            // Built by moving each part in: `json!` would serialise every
+            // interpolated `Value` into a copy.
+            let mut spec = Map::new();
+            spec.insert("of".into(), usage_end(of));
+            spec.insert("by".into(), usage_end(by));
+            spec.insert("replayDeletion".into(), Value::Bool(true));
+            let mut body = Map::new();
+            body.insert("apiVersion".into(), Value::String(api_version.into()));
+            body.insert("kind".into(), Value::String(kind.into()));
+            body.insert("metadata".into(), Value::Object(metadata));
+            body.insert("spec".into(), Value::Object(spec));
+            let body = Value::Object(body);
             out.push(object(&name, body, Role::ReadyByConstruction));
         }
     }
     (out, dangling)
+}
+
+/// One end of a Usage (`of` or `by`): the resource's type and the selector
+/// of its composition resource name.
+fn usage_end(part: &Part) -> Value {
+    let mut end = Map::new();
+    end.insert(
+        "apiVersion".into(),
+        Value::String(part.api_version().into()),
+    );
+    end.insert("kind".into(), Value::String(part.kind().into()));
+    end.insert("resourceSelector".into(), select(&part.name));
+    Value::Object(end)
 }
 
 /// Keeps the observe-mode policy for every imported resource and decides

@@ -397,22 +397,21 @@ pub fn releases(
             Some(Value::Number(n)) => n.to_string(),
             _ => chart.version.to_string(),
         };
-        let release: Part = managed(
-            chart.resource,
-            API_VERSION,
-            "Release",
-            json!({
+        let release: Part = managed(chart.resource, API_VERSION, "Release", {
+            let mut for_provider = json!({
                 "chart": {
                     "name": chart.chart,
                     "repository": setting("repository").unwrap_or(chart.repository),
                     "version": version,
                 },
                 "namespace": chart_namespace(p, chart),
-                "values": values,
                 "wait": true,
                 "waitTimeout": chart.wait_timeout,
-            }),
-        )
+            });
+            // Moved in: `json!` would serialise the values into a copy.
+            for_provider["values"] = values;
+            for_provider
+        })
         .named(chart.chart)
         .role(Role::CreateOnly)
         .uses_all(uses.iter().cloned())

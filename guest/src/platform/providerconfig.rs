@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::claim::Platform;
 use super::cloud::KubeAccess;
-use super::compose::{Part, Plan, Role, object};
+use super::compose::{Part, Plan, Role, object, spec_body};
 
 pub const HELM: &str = "helm-providerconfig";
 pub const KUBERNETES: &str = "kubernetes-providerconfig";
@@ -49,18 +49,18 @@ pub fn kubernetes_object(
     manifest: Value,
     readiness: Option<Value>,
 ) -> Part {
-    let mut spec = json!({
-        "forProvider": {"manifest": manifest},
-        "providerConfigRef": {"name": p.id.xr_name},
-    });
+    // Built by moving the manifest in: `json!` would serialise it into a
+    // copy.
+    let mut body = spec_body(
+        "kubernetes.crossplane.io/v1alpha2",
+        "Object",
+        "forProvider",
+        json!({}),
+    );
+    body["spec"]["forProvider"]["manifest"] = manifest;
+    body["spec"]["providerConfigRef"] = json!({"name": p.id.xr_name});
     if let Some(readiness) = readiness {
-        spec["readiness"] = readiness;
+        body["spec"]["readiness"] = readiness;
     }
-    let body = json!({
-        "apiVersion": "kubernetes.crossplane.io/v1alpha2",
-        "kind": "Object",
-        "metadata": {},
-        "spec": spec,
-    });
     object(name, body, Role::CreateOnly).uses(&[KUBERNETES])
 }
