@@ -2,19 +2,18 @@
 //! test that replays the saved corpus.
 
 use fnhost::grpc::convert::{request_to_wit, response_from_wit};
+use fnhost::grpc::wire::RunFunctionRequest;
 use fnhost::wasm::bindings::wit;
-use function_sdk_rust::proto::v1::RunFunctionRequest;
 use prost::Message;
 
-/// Converts `data` as a request (when it decodes as one) and as the text
-/// of every JSON field a module returns; either converts or is refused.
+/// Converts `data` as a request (when it decodes as one) and as the bytes
+/// of every object a module returns; either converts or is refused.
 pub fn exercise(data: &[u8]) {
     if let Ok(request) = RunFunctionRequest::decode(data) {
         let _ = request_to_wit(&request);
     }
-    let text = String::from_utf8_lossy(data).to_string();
     let composed = wit::Composed {
-        body: text.clone(),
+        body: data.to_vec(),
         connection_details: Vec::new(),
         ready: wit::Ready::ReadyTrue,
     };
@@ -31,14 +30,14 @@ pub fn exercise(data: &[u8]) {
             }],
         },
         results: Vec::new(),
-        context: Some(text.clone()),
+        context: Some(data.to_vec()),
         requirements: wit::Requirements {
             extra_resources: Vec::new(),
             resources: Vec::new(),
             schemas: Vec::new(),
         },
         conditions: Vec::new(),
-        output: Some(text),
+        output: Some(data.to_vec()),
     };
     let _ = response_from_wit(response, "tag");
 }

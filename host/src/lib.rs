@@ -9,5 +9,6 @@ pub mod metrics;
 pub mod modules;
 pub(crate) mod probes;
 pub mod render;
+mod scrape;
 pub mod server;
 pub mod wasm;

@@ -1,4 +1,4 @@
-//! Per-module Prometheus metrics, served beside the SDK's gRPC metrics.
+//! Per-module Prometheus metrics, served beside the gRPC server's.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;

@@ -1,9 +1,9 @@
-//! Wiring: runtime, registry and dispatcher behind the SDK's server.
+//! Wiring: runtime, registry and dispatcher behind the gRPC server.
 
 use std::sync::Arc;
 
 use crate::cli::{HostArgs, ServeArgs};
-use crate::grpc::service::{Dispatcher, FunctionService};
+use crate::grpc::service::Dispatcher;
 use crate::metrics::Metrics;
 use crate::modules::admission::Admission;
 use crate::modules::cosign::CosignKeys;
@@ -211,11 +211,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         serve_uploads(&args, address, admission, reloader, dispatcher.clone())?;
     }
     reload_on_sighup(watch, wake)?;
-    function_sdk_rust::Server::new(FunctionService(dispatcher), &args.function)
-        .metrics_registry(metrics_registry)
-        .serve()
-        .await?;
-    Ok(())
+    crate::grpc::server::serve(dispatcher, &args.function, metrics_registry).await
 }
 
 /// Starts the upload API beside the function, never on its port.

@@ -213,7 +213,17 @@ async fn metrics_count_module_calls_by_outcome() {
         body.contains("function_module_call_duration_seconds_bucket"),
         "{body}"
     );
-    assert!(body.contains("grpc_server_handled_total"), "{body}");
+    // The Go SDK's gRPC series, same names and labels.
+    let run_function = r#"grpc_type="unary",grpc_service="apiextensions.fn.proto.v1.FunctionRunnerService",grpc_method="RunFunction""#;
+    for series in [
+        format!("grpc_server_started_total{{{run_function}}} 2"),
+        format!("grpc_server_msg_received_total{{{run_function}}} 2"),
+        format!("grpc_server_msg_sent_total{{{run_function}}} 2"),
+        format!(r#"grpc_server_handled_total{{{run_function},grpc_code="OK"}} 2"#),
+        format!(r#"grpc_server_handled_total{{{run_function},grpc_code="Unavailable"}} 0"#),
+    ] {
+        assert!(body.contains(&series), "{series} not in {body}");
+    }
     assert!(body.contains("function_module_swaps_total 0"), "{body}");
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
         std::fs::read(wasm(CLUSTER_WASM)).unwrap(),
@@ -223,4 +233,53 @@ async fn metrics_count_module_calls_by_outcome() {
         modules.path().join(CLUSTER_WASM).display()
     );
     assert!(body.contains(&serving), "{serving} not in {body}");
+}
+
+#[tokio::test]
+async fn health_reports_serving_and_reflection_lists_the_function_service() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let modules = modules_dir(&[CLUSTER_WASM]);
+    let address = serve(modules.path(), &["--insecure"]).await;
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel.clone());
+    for service in ["", "apiextensions.fn.proto.v1.FunctionRunnerService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+
+    let list = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::once(list))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(listed)) = answer.message_response else {
+        panic!("not a service list: {answer:?}");
+    };
+    let names: Vec<_> = listed.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"apiextensions.fn.proto.v1.FunctionRunnerService".to_string()),
+        "{names:?}"
+    );
 }

@@ -179,14 +179,14 @@ async fn a_module_that_sleeps_past_its_deadline_is_stopped_at_once() {
 fn panics_and_logs_from_here() {
     let runtime = Runtime::new(Limits::default(), Some(&cache_dir())).unwrap();
     let module = runtime.load(&wasm(HOSTILE_WASM)).unwrap();
-    let request = fnhost::grpc::convert::request_to_wit(&hostile("panic"));
+    let request = fnhost::grpc::convert::request_to_wit(&(&hostile("panic")).into());
     match runtime.call(&module, &request) {
         Err(fnhost::wasm::runtime::Failure::Panic(message)) => {
             assert!(message.starts_with("run() panics on purpose"), "{message}")
         }
         other => panic!("expected the module's panic, got {other:?}"),
     }
-    let ok = fnhost::grpc::convert::request_to_wit(&hostile("log-flood"));
+    let ok = fnhost::grpc::convert::request_to_wit(&(&hostile("log-flood")).into());
     assert!(runtime.call(&module, &ok).is_ok());
 }
 

@@ -8,10 +8,12 @@
 
 use std::time::{Duration, Instant};
 
-use fnhost::grpc::convert;
+use fnhost::grpc::{convert, wire};
 use fnhost::wasm::limits::Limits;
 use fnhost::wasm::runtime::Runtime;
+use function_sdk_rust::proto::v1 as pb;
 use platform_integration::*;
+use prost::Message;
 
 fn per_call(iterations: usize) {
     let runtime = Runtime::new(Limits::default(), None).expect("runtime");
@@ -30,33 +32,42 @@ fn per_call(iterations: usize) {
         let mut samples: [Vec<Duration>; 7] = Default::default();
         let mut resources = 0;
         for call in 0..iterations {
-            // A request no earlier call has made, built outside the timing.
+            // A request no earlier call has made, encoded outside the
+            // timing: both paths start from the bytes a server receives and
+            // end with the bytes it sends.
             let mut req = base.clone();
             vary(&mut req, call as u64);
-            // Native: the library on the same request (protobuf → JSON values
-            // included), then its response turned into protobuf as a native
-            // SDK function must: the same ends as the wasm path below.
+            let bytes = req.encode_to_vec();
+            // Native: decoded into the SDK's types, the library on it (the
+            // conversion to JSON values included), its response turned into
+            // protobuf and encoded, as a native SDK function must.
             let t = Instant::now();
+            let req = pb::RunFunctionRequest::decode(bytes.as_slice()).expect("request");
+            let t_logic = Instant::now();
             let mut log = cluster_platform::log::Log::default();
             let rsp = cluster_platform::platform::run(&native::request(&req), &mut log);
-            samples[0].push(t.elapsed());
-            let rsp = native::response(rsp);
+            samples[0].push(t_logic.elapsed());
+            let rsp = native::response(rsp, "tag");
+            let sent = rsp.encode_to_vec();
             samples[6].push(t.elapsed());
             let native_resources = rsp.desired.as_ref().map_or(0, |d| d.resources.len());
             // Dropped outside the timing, as the wasm path's response is.
-            std::hint::black_box(rsp);
+            std::hint::black_box((rsp, sent, req));
 
             let t = Instant::now();
             runtime.instantiate_only(&module).expect("instantiate");
             samples[1].push(t.elapsed());
 
             let t0 = Instant::now();
+            let req = wire::RunFunctionRequest::decode(bytes.as_slice()).expect("request");
             let w = convert::request_to_wit(&req);
             let t1 = Instant::now();
             let rsp = runtime.call(&module, &w).expect("call");
             let t2 = Instant::now();
             let rsp = convert::response_from_wit(rsp, "tag").expect("response");
+            let sent = rsp.encode_to_vec();
             let t3 = Instant::now();
+            std::hint::black_box((sent, req, w));
             resources = rsp.desired.as_ref().map_or(0, |d| d.resources.len());
             assert!(
                 resources > 0 && resources == native_resources,
@@ -90,7 +101,7 @@ fn per_call(iterations: usize) {
 fn minimal_module(iterations: usize) {
     let runtime = Runtime::new(Limits::default(), None).expect("runtime");
     let module = runtime.load(&wasm("hostile_guest.wasm")).expect("module");
-    let req = bare_request(&example_xr("gcp"), "hostile");
+    let req = wire::RunFunctionRequest::from(&bare_request(&example_xr("gcp"), "hostile"));
     let (mut inst, mut total) = (Vec::new(), Vec::new());
     for _ in 0..iterations {
         let t = Instant::now();

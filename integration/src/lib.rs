@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 pub mod native;
 
+use fnhost::grpc::{convert, wire};
 use fnhost::render::{claim, docs, pipeline};
+use fnhost::wasm::runtime::{LoadedModule, Runtime};
 use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::proto::v1::function_runner_service_client::FunctionRunnerServiceClient;
 use serde_json::{Value, json};
@@ -325,4 +327,23 @@ pub fn stats(mut samples: Vec<Duration>) -> Stats {
 
 pub fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
+}
+
+/// One call of `module` as the host makes it (the request's objects
+/// passed as bytes, the response's checked and encoded), read back with
+/// the SDK's types.
+pub fn serve_in_process(
+    runtime: &Runtime,
+    module: &LoadedModule,
+    req: &pb::RunFunctionRequest,
+) -> pb::RunFunctionResponse {
+    let tag = req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default();
+    let rsp = runtime
+        .call(
+            module,
+            &convert::request_to_wit(&wire::RunFunctionRequest::from(req)),
+        )
+        .expect("the module answers");
+    let rsp = convert::response_from_wit(rsp, &tag).expect("a well-formed response");
+    wire::transcode(&rsp).expect("checked objects decode")
 }

@@ -13,7 +13,15 @@ use serde_json::Value;
 /// One call, protobuf in and protobuf out, as a native function answers.
 pub fn run(req: &pb::RunFunctionRequest) -> pb::RunFunctionResponse {
     let mut log = cluster_platform::log::Log::default();
-    response(cluster_platform::platform::run(&request(req), &mut log))
+    let tag = req
+        .meta
+        .as_ref()
+        .map(|m| m.tag.as_str())
+        .unwrap_or_default();
+    response(
+        cluster_platform::platform::run(&request(req), &mut log),
+        tag,
+    )
 }
 
 /// The same request as the guest library sees it natively.
@@ -58,9 +66,17 @@ pub fn request(req: &pb::RunFunctionRequest) -> native::Request {
     }
 }
 
-/// What a native function built on the SDK answers: the library's
-/// response turned into protobuf, as the wasm path's response is.
-pub fn response(rsp: native::Response) -> pb::RunFunctionResponse {
+fn target(t: native::Target) -> Option<i32> {
+    Some(match t {
+        native::Target::Composite => pb::Target::Composite,
+        native::Target::CompositeAndClaim => pb::Target::CompositeAndClaim,
+    } as i32)
+}
+
+/// What a native function built on the SDK answers to the request tagged
+/// `tag`: the library's response turned into protobuf, as the module SDK
+/// and the host turn it on the wasm path.
+pub fn response(rsp: native::Response, tag: &str) -> pb::RunFunctionResponse {
     let structure = |v: &Value| v.as_object().map(json_to_struct);
     let resource = |r: &native::Resource| pb::Resource {
         resource: structure(&r.body),
@@ -73,7 +89,7 @@ pub fn response(rsp: native::Response) -> pb::RunFunctionResponse {
     };
     pb::RunFunctionResponse {
         meta: Some(pb::ResponseMeta {
-            tag: String::new(),
+            tag: tag.to_string(),
             ttl: rsp.ttl_seconds.map(|s| pbjson_types::Duration {
                 seconds: s as i64,
                 nanos: 0,
@@ -104,7 +120,7 @@ pub fn response(rsp: native::Response) -> pb::RunFunctionResponse {
                 } as i32,
                 message: r.message.clone(),
                 reason: r.reason.clone(),
-                ..Default::default()
+                target: target(r.target),
             })
             .collect(),
         context: rsp.context.as_ref().and_then(structure),
@@ -120,7 +136,7 @@ pub fn response(rsp: native::Response) -> pb::RunFunctionResponse {
                 } as i32,
                 reason: c.reason.clone(),
                 message: c.message.clone(),
-                ..Default::default()
+                target: target(c.target),
             })
             .collect(),
         ..Default::default()

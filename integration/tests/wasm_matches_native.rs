@@ -9,13 +9,12 @@ use test_support::schema;
 use std::collections::BTreeMap;
 
 use cluster_platform::protocol::{Ready, Response, Severity};
-use fnhost::grpc::convert;
 use fnhost::render::pipeline;
 use fnhost::wasm::limits::Limits;
 use fnhost::wasm::runtime::Runtime;
 use function_sdk_rust::proto::v1 as pb;
 use function_sdk_rust::resource::struct_to_json;
-use platform_integration::{answer_requirements, bare_request, wasm};
+use platform_integration::{answer_requirements, bare_request, serve_in_process, wasm};
 use serde_json::Value;
 
 fn ready(r: Ready) -> i32 {
@@ -93,10 +92,7 @@ fn same_as_native(
 fn every_case_renders_the_same_through_wasm_and_is_schema_valid() {
     let runtime = Runtime::new(Limits::default(), None).unwrap();
     let module = runtime.load(&wasm("cluster_all.wasm")).unwrap();
-    let call = |r: &pb::RunFunctionRequest| {
-        let rsp = runtime.call(&module, &convert::request_to_wit(r)).unwrap();
-        convert::response_from_wit(rsp, "tag").unwrap()
-    };
+    let call = |r: &pb::RunFunctionRequest| serve_in_process(&runtime, &module, r);
     let crds_dir = schema::crds_dir();
     let crds = if crds_dir.is_dir() {
         Some(schema::Crds::load(&crds_dir).unwrap())

@@ -11,6 +11,7 @@ use crate::Module;
 use crate::json;
 use crate::log::{Level, Line, Log};
 use crate::protocol as p;
+use crate::structpb;
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -122,13 +123,15 @@ pub fn run_function<M: Module>(request: w::Request) -> Result<w::Response, w::Mo
     let mut log = Log::streaming(forward);
     let response = M::run(&request, &mut log);
     let tag = request.tag.clone();
-    // Freed with the instance, not node by node (see `json_text`).
+    // Freed with the instance, not node by node (see `struct_bytes`).
     std::mem::forget(request);
-    Ok(to_wit(response, tag))
+    to_wit(response, tag).map_err(|message| w::ModuleError { message })
 }
 
-fn parse(json: &str, what: &str) -> Result<Value, String> {
-    serde_json::from_str(json).map_err(|e| format!("the host sent invalid JSON for {what}: {e}"))
+fn parse(bytes: &[u8], what: &str) -> Result<Value, String> {
+    structpb::decode(bytes)
+        .map(Value::Object)
+        .map_err(|e| format!("cannot read {what}: {e}"))
 }
 
 fn key_bytes(pairs: Vec<w::KeyBytes>) -> BTreeMap<String, Vec<u8>> {
@@ -197,19 +200,33 @@ fn from_wit(r: w::Request) -> Result<p::Request, String> {
     })
 }
 
-/// Serialises straight into a byte buffer: `Value`'s `Display` goes through
-/// a formatter adapter that costs about twice as much. The tree is then
-/// leaked on purpose: the instance, and the arena it lives in, are dropped
-/// after this call, so walking it to free each node is wasted work.
-fn json_text(value: Value) -> String {
-    let text = serde_json::to_string(&value).expect("a serde_json Value always serialises");
+/// An object as the bytes of a `Struct`; `what` names anything else, which
+/// the protocol cannot carry. The tree is then leaked on purpose: the
+/// instance, and the arena it lives in, are dropped after this call, so
+/// walking it to free each node is wasted work.
+fn struct_bytes(value: Value, what: &str) -> Result<Vec<u8>, String> {
+    let bytes = match &value {
+        Value::Object(object) => structpb::encode(object),
+        other => return Err(format!("{what} is {}, not an object", kind(other))),
+    };
     std::mem::forget(value);
-    text
+    Ok(bytes)
 }
 
-fn resource_to(r: p::Resource) -> w::Composed {
-    w::Composed {
-        body: json_text(r.body),
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn resource_to(r: p::Resource, what: &str) -> Result<w::Composed, String> {
+    Ok(w::Composed {
+        body: struct_bytes(r.body, what)?,
         connection_details: r
             .connection_details
             .into_iter()
@@ -220,7 +237,7 @@ fn resource_to(r: p::Resource) -> w::Composed {
             p::Ready::True => w::Ready::ReadyTrue,
             p::Ready::False => w::Ready::ReadyFalse,
         },
-    }
+    })
 }
 
 fn target_to(t: p::Target) -> w::Target {
@@ -245,8 +262,8 @@ fn selectors_to(map: BTreeMap<String, p::Selector>) -> Vec<w::ResourceSelector> 
         .collect()
 }
 
-fn to_wit(r: p::Response, tag: String) -> w::Response {
-    w::Response {
+fn to_wit(r: p::Response, tag: String) -> Result<w::Response, String> {
+    Ok(w::Response {
         meta: w::ResponseMeta {
             tag,
             ttl: r.ttl_seconds.map(|s| w::Duration {
@@ -255,16 +272,20 @@ fn to_wit(r: p::Response, tag: String) -> w::Response {
             }),
         },
         desired: w::State {
-            composite: r.desired.composite.map(resource_to),
+            composite: r
+                .desired
+                .composite
+                .map(|c| resource_to(c, "the desired composite"))
+                .transpose()?,
             resources: r
                 .desired
                 .resources
                 .into_iter()
-                .map(|(name, r)| w::NamedComposed {
-                    name,
-                    resource: resource_to(r),
+                .map(|(name, r)| {
+                    let resource = resource_to(r, &format!("desired resource {name}"))?;
+                    Ok(w::NamedComposed { name, resource })
                 })
-                .collect(),
+                .collect::<Result<_, String>>()?,
         },
         results: r
             .results
@@ -280,7 +301,10 @@ fn to_wit(r: p::Response, tag: String) -> w::Response {
                 target: Some(target_to(x.target)),
             })
             .collect(),
-        context: r.context.map(json_text),
+        context: r
+            .context
+            .map(|c| struct_bytes(c, "the context"))
+            .transpose()?,
         requirements: w::Requirements {
             extra_resources: selectors_to(r.requirements.extra_resources),
             resources: selectors_to(r.requirements.resources),
@@ -302,5 +326,5 @@ fn to_wit(r: p::Response, tag: String) -> w::Response {
             })
             .collect(),
         output: None,
-    }
+    })
 }

@@ -30,6 +30,7 @@ pub mod arena;
 pub mod json;
 pub mod log;
 pub mod protocol;
+pub mod structpb;
 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]

@@ -1,21 +1,16 @@
-//! The protocol adapter: `RunFunctionRequest` to the WIT request, the WIT
-//! response back to `RunFunctionResponse`. Structs cross as JSON text; maps
-//! become lists sorted by key, so a module sees a deterministic request.
+//! The protocol adapter: the wire's `RunFunctionRequest` to the WIT
+//! request, the WIT response back to the wire's `RunFunctionResponse`.
+//! Kubernetes objects are the bytes of a `Struct` on both sides (see
+//! [`wire`]), so they are copied, never parsed; the host only checks that
+//! what a module returns is a `Struct`. Maps become lists sorted by key, so
+//! a module sees a deterministic request.
 
 use std::collections::HashMap;
 
 use function_sdk_rust::proto::v1 as pb;
-use function_sdk_rust::resource::struct_to_json;
-use pbjson_types::Struct;
 
+use crate::grpc::wire;
 use crate::wasm::bindings::wit;
-
-/// Through a sorted JSON tree, so the text is the same for the same object;
-/// serialised straight into a buffer (`Value`'s `Display` goes through a
-/// formatter adapter that costs about twice as much).
-fn json_text(s: &Struct) -> String {
-    serde_json::to_string(&struct_to_json(s)).expect("a serde_json Value always serialises")
-}
 
 fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {
     let mut entries: Vec<_> = map.iter().collect();
@@ -41,18 +36,15 @@ fn ready_to_wit(ready: i32) -> wit::Ready {
     }
 }
 
-fn resource_to_wit(r: &pb::Resource) -> wit::Composed {
+fn resource_to_wit(r: &wire::Resource) -> wit::Composed {
     wit::Composed {
-        body: r
-            .resource
-            .as_ref()
-            .map_or_else(|| "{}".to_string(), json_text),
+        body: r.resource.clone().unwrap_or_default(),
         connection_details: key_bytes(&r.connection_details),
         ready: ready_to_wit(r.ready),
     }
 }
 
-fn state_to_wit(s: Option<&pb::State>) -> wit::State {
+fn state_to_wit(s: Option<&wire::State>) -> wit::State {
     let Some(s) = s else {
         return wit::State {
             composite: None,
@@ -71,7 +63,7 @@ fn state_to_wit(s: Option<&pb::State>) -> wit::State {
     }
 }
 
-fn required_to_wit(map: &HashMap<String, pb::Resources>) -> Vec<wit::Required> {
+fn required_to_wit(map: &HashMap<String, wire::Resources>) -> Vec<wit::Required> {
     sorted(map)
         .into_iter()
         .map(|(name, resources)| wit::Required {
@@ -92,7 +84,7 @@ fn capability_to_wit(c: i32) -> Option<wit::Capability> {
     })
 }
 
-pub fn request_to_wit(req: &pb::RunFunctionRequest) -> wit::Request {
+pub fn request_to_wit(req: &wire::RunFunctionRequest) -> wit::Request {
     let meta = req.meta.as_ref();
     wit::Request {
         meta: wit::RequestMeta {
@@ -108,8 +100,8 @@ pub fn request_to_wit(req: &pb::RunFunctionRequest) -> wit::Request {
         },
         observed: state_to_wit(req.observed.as_ref()),
         desired: state_to_wit(req.desired.as_ref()),
-        input: req.input.as_ref().map(json_text),
-        context: req.context.as_ref().map(json_text),
+        input: req.input.clone(),
+        context: req.context.clone(),
         extra_resources: required_to_wit(&req.extra_resources),
         credentials: sorted(&req.credentials)
             .into_iter()
@@ -126,28 +118,23 @@ pub fn request_to_wit(req: &pb::RunFunctionRequest) -> wit::Request {
             .into_iter()
             .map(|(name, s)| wit::Schema {
                 name: name.clone(),
-                openapi_v3: s.openapi_v3.as_ref().map(json_text),
+                openapi_v3: s.openapi_v3.clone(),
             })
             .collect(),
     }
 }
 
-/// Parses a JSON object the module returned; `what` names it in the error.
-fn struct_from_json(text: &str, what: &str) -> Result<Struct, String> {
-    // Straight into protobuf's Struct, without an intermediate JSON tree:
-    // this is the larger half of the conversion cost.
-    serde_json::from_str::<Struct>(text).map_err(|e| {
-        if text.trim_start().starts_with('{') {
-            format!("{what} is not valid JSON: {e}")
-        } else {
-            format!("{what} is not a JSON object")
-        }
-    })
+/// An object the module returned, once it is known to be a `Struct`
+/// (without building one); `what` names it in the error.
+fn checked_struct(bytes: Vec<u8>, what: &str) -> Result<Vec<u8>, String> {
+    module_sdk::structpb::check(&bytes)
+        .map_err(|e| format!("{what} is not a protobuf Struct ({e})"))?;
+    Ok(bytes)
 }
 
-fn resource_from_wit(c: wit::Composed, what: &str) -> Result<pb::Resource, String> {
-    Ok(pb::Resource {
-        resource: Some(struct_from_json(&c.body, what)?),
+fn resource_from_wit(c: wit::Composed, what: &str) -> Result<wire::Resource, String> {
+    Ok(wire::Resource {
+        resource: Some(checked_struct(c.body, what)?),
         connection_details: c
             .connection_details
             .into_iter()
@@ -195,7 +182,10 @@ fn selectors_from_wit(list: Vec<wit::ResourceSelector>) -> HashMap<String, pb::R
 
 /// Converts the module's response; any malformed object is an error that
 /// names it. The tag is the request's, whatever the module returned.
-pub fn response_from_wit(rsp: wit::Response, tag: &str) -> Result<pb::RunFunctionResponse, String> {
+pub fn response_from_wit(
+    rsp: wit::Response,
+    tag: &str,
+) -> Result<wire::RunFunctionResponse, String> {
     let composite = rsp
         .desired
         .composite
@@ -210,7 +200,7 @@ pub fn response_from_wit(rsp: wit::Response, tag: &str) -> Result<pb::RunFunctio
             Ok((n.name, resource_from_wit(n.resource, &what)?))
         })
         .collect::<Result<_, String>>()?;
-    Ok(pb::RunFunctionResponse {
+    Ok(wire::RunFunctionResponse {
         meta: Some(pb::ResponseMeta {
             tag: tag.to_string(),
             ttl: rsp.meta.ttl.map(|d| pbjson_types::Duration {
@@ -218,7 +208,7 @@ pub fn response_from_wit(rsp: wit::Response, tag: &str) -> Result<pb::RunFunctio
                 nanos: d.nanos,
             }),
         }),
-        desired: Some(pb::State {
+        desired: Some(wire::State {
             composite,
             resources,
         }),
@@ -239,7 +229,7 @@ pub fn response_from_wit(rsp: wit::Response, tag: &str) -> Result<pb::RunFunctio
             .collect(),
         context: rsp
             .context
-            .map(|c| struct_from_json(&c, "the context"))
+            .map(|c| checked_struct(c, "the context"))
             .transpose()?,
         requirements: Some(pb::Requirements {
             extra_resources: selectors_from_wit(rsp.requirements.extra_resources),
@@ -277,7 +267,79 @@ pub fn response_from_wit(rsp: wit::Response, tag: &str) -> Result<pb::RunFunctio
             .collect(),
         output: rsp
             .output
-            .map(|o| struct_from_json(&o, "the output"))
+            .map(|o| checked_struct(o, "the output"))
             .transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn composed(body: Vec<u8>) -> wit::Composed {
+        wit::Composed {
+            body,
+            connection_details: Vec::new(),
+            ready: wit::Ready::ReadyTrue,
+        }
+    }
+
+    fn response(resources: Vec<(&str, Vec<u8>)>) -> wit::Response {
+        wit::Response {
+            meta: wit::ResponseMeta {
+                tag: "module's".into(),
+                ttl: None,
+            },
+            desired: wit::State {
+                composite: None,
+                resources: resources
+                    .into_iter()
+                    .map(|(name, body)| wit::NamedComposed {
+                        name: name.into(),
+                        resource: composed(body),
+                    })
+                    .collect(),
+            },
+            results: Vec::new(),
+            context: None,
+            requirements: wit::Requirements {
+                extra_resources: Vec::new(),
+                resources: Vec::new(),
+                schemas: Vec::new(),
+            },
+            conditions: Vec::new(),
+            output: None,
+        }
+    }
+
+    #[test]
+    fn objects_are_copied_as_they_are_and_the_tag_is_the_requests() {
+        let body = module_sdk::structpb::encode(
+            serde_json::json!({"kind": "Bucket", "spec": {"size": 3}})
+                .as_object()
+                .unwrap(),
+        );
+        let rsp = response_from_wit(response(vec![("bucket", body.clone())]), "request's").unwrap();
+        assert_eq!(rsp.meta.unwrap().tag, "request's");
+        let bucket = &rsp.desired.unwrap().resources["bucket"];
+        assert_eq!(bucket.resource.as_deref(), Some(body.as_slice()));
+        assert_eq!(bucket.ready, pb::Ready::True as i32);
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_struct_are_refused_naming_the_resource() {
+        let truncated = module_sdk::structpb::encode(
+            serde_json::json!({"kind": "Bucket"}).as_object().unwrap(),
+        );
+        let truncated = truncated[..truncated.len() - 1].to_vec();
+        let error = response_from_wit(
+            response(vec![("fine", Vec::new()), ("bucket", truncated)]),
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("desired resource \"bucket\" is not a protobuf Struct ("),
+            "{error}"
+        );
+    }
 }

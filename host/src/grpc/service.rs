@@ -6,16 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use function_sdk_rust::proto::v1::function_runner_service_server::FunctionRunnerService;
-use function_sdk_rust::proto::v1::{RunFunctionRequest, RunFunctionResponse};
-use function_sdk_rust::resource::struct_to_json;
-use function_sdk_rust::response;
+use function_sdk_rust::proto::v1 as pb;
 use prost::Message;
+use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
-use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::grpc::convert;
+use crate::grpc::wire::{self, RunFunctionRequest, RunFunctionResponse};
 use crate::metrics::{CallLabels, Metrics, ModuleLabels};
 use crate::modules::registry::Registry;
 use crate::wasm::runtime::Runtime;
@@ -60,19 +58,26 @@ impl Dispatcher {
         self.registry.store(Arc::new(registry));
     }
 
-    /// Answers one request. Every failure is a fatal result that carries the
-    /// request's desired state and context forward, never a gRPC error.
-    pub async fn run(&self, req: RunFunctionRequest) -> RunFunctionResponse {
-        let fatal = |req: &RunFunctionRequest, message: String| {
-            let mut rsp = response::to(req, FATAL_TTL);
-            response::fatal(&mut rsp, message);
-            rsp
-        };
+    /// [`Dispatcher::answer`] with the SDK's types, for callers that build
+    /// requests as objects (render, tests).
+    pub async fn run(&self, req: pb::RunFunctionRequest) -> pb::RunFunctionResponse {
+        let rsp = self.answer(wire::RunFunctionRequest::from(&req)).await;
+        // Every object in it was copied from the request or checked.
+        wire::transcode(&rsp).expect("a response of checked objects decodes")
+    }
+
+    /// Answers one request as it came off the wire. Every failure is a
+    /// fatal result that carries the request's desired state and context
+    /// forward, never a gRPC error.
+    pub async fn answer(&self, req: RunFunctionRequest) -> RunFunctionResponse {
         let module_name = match input_module(&req) {
             Ok(name) => name,
             Err(message) => return fatal(&req, message),
         };
-        let labels = composite_labels(&req);
+        let labels = match composite_labels(&req) {
+            Ok(labels) => labels,
+            Err(message) => return fatal(&req, message),
+        };
         let module = match self.registry.load().route(&module_name, &labels) {
             Ok(module) => module,
             Err(e) => return fatal(&req, e.to_string()),
@@ -128,12 +133,12 @@ impl Dispatcher {
             Err(e) => {
                 tracing::error!(parent: &span, error = %e, "module call task failed");
                 return RunFunctionResponse {
-                    meta: Some(function_sdk_rust::proto::v1::ResponseMeta {
+                    meta: Some(pb::ResponseMeta {
                         tag: request_tag,
                         ttl: None,
                     }),
-                    results: vec![function_sdk_rust::proto::v1::Result {
-                        severity: function_sdk_rust::proto::v1::Severity::Fatal as i32,
+                    results: vec![pb::Result {
+                        severity: pb::Severity::Fatal as i32,
                         message: format!("internal error running the module: {e}"),
                         ..Default::default()
                     }],
@@ -147,7 +152,7 @@ impl Dispatcher {
                 let fatal = rsp
                     .results
                     .iter()
-                    .any(|r| r.severity == function_sdk_rust::proto::v1::Severity::Fatal as i32);
+                    .any(|r| r.severity == pb::Severity::Fatal as i32);
                 (if fatal { "fatal" } else { "ok" }, rsp)
             }
             Err((kind, message)) => {
@@ -174,74 +179,76 @@ impl Dispatcher {
     }
 }
 
+/// A fatal result for `req` that carries its desired state and context
+/// forward, as the SDK's `response::to` and `response::fatal` make it.
+fn fatal(req: &RunFunctionRequest, message: String) -> RunFunctionResponse {
+    RunFunctionResponse {
+        meta: Some(pb::ResponseMeta {
+            tag: req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default(),
+            ttl: Some(pbjson_types::Duration {
+                seconds: FATAL_TTL.as_secs() as i64,
+                nanos: 0,
+            }),
+        }),
+        desired: req.desired.clone(),
+        context: req.context.clone(),
+        results: vec![pb::Result {
+            severity: pb::Severity::Fatal as i32,
+            message,
+            reason: None,
+            // The composite, explicitly, as function-sdk-go targets it.
+            target: Some(pb::Target::Composite as i32),
+        }],
+        ..Default::default()
+    }
+}
+
+/// One of the request's objects, read with the module SDK's decoder (so
+/// with the limits a module reads with): the host reads only the step
+/// Input and the composite's labels. `what` names it in the error.
+fn read(bytes: Option<&[u8]>, what: &str) -> Result<Option<Map<String, Value>>, String> {
+    bytes
+        .map(module_sdk::structpb::decode)
+        .transpose()
+        .map_err(|e| format!("cannot read {what}: {e}"))
+}
+
 /// The `module` of the step's Input, or a message saying how to fix it.
 fn input_module(req: &RunFunctionRequest) -> Result<String, String> {
     let example =
         format!("{{apiVersion: {INPUT_API_VERSION}, kind: {INPUT_KIND}, module: cluster}}");
-    let input = req
-        .input
-        .as_ref()
-        .map(struct_to_json)
+    let input = read(req.input.as_deref(), "the pipeline step's input")?
         .ok_or_else(|| format!("the pipeline step has no input; set input: {example}"))?;
-    let api_version = input
-        .get("apiVersion")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let kind = input
-        .get("kind")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
+    let field = |name: &str| input.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (api_version, kind) = (field("apiVersion"), field("kind"));
     if api_version != INPUT_API_VERSION || kind != INPUT_KIND {
         return Err(format!(
             "the step's input is {api_version:?} {kind:?}; this function takes {example}"
         ));
     }
-    match input.get("module").and_then(|v| v.as_str()) {
-        Some(module) if !module.is_empty() => Ok(module.to_string()),
-        _ => Err(format!(
+    match field("module") {
+        "" => Err(format!(
             "input.module is missing; set it to the module to run, e.g. {example}"
         )),
+        module => Ok(module.to_string()),
     }
 }
 
 /// The composite's string labels, which routes match against.
-fn composite_labels(req: &RunFunctionRequest) -> BTreeMap<String, String> {
-    use pbjson_types::value::Kind;
-    let labels = req
-        .observed
+fn composite_labels(req: &RunFunctionRequest) -> Result<BTreeMap<String, String>, String> {
+    let composite = req.observed.as_ref().and_then(|o| o.composite.as_ref());
+    let composite = read(
+        composite.and_then(|c| c.resource.as_deref()),
+        "the observed composite",
+    )?;
+    let labels = composite
         .as_ref()
-        .and_then(|o| o.composite.as_ref())
-        .and_then(|c| c.resource.as_ref())
-        .and_then(|xr| xr.fields.get("metadata"))
-        .and_then(|m| match m.kind.as_ref() {
-            Some(Kind::StructValue(metadata)) => metadata.fields.get("labels"),
-            _ => None,
-        });
-    let Some(Kind::StructValue(labels)) = labels.and_then(|l| l.kind.as_ref()) else {
-        return BTreeMap::new();
-    };
-    labels
-        .fields
-        .iter()
-        .filter_map(|(k, v)| match v.kind.as_ref() {
-            Some(Kind::StringValue(v)) => Some((k.clone(), v.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The gRPC face of the dispatcher.
-#[derive(Clone)]
-pub(crate) struct FunctionService(pub Arc<Dispatcher>);
-
-#[tonic::async_trait]
-impl FunctionRunnerService for FunctionService {
-    async fn run_function(
-        &self,
-        request: Request<RunFunctionRequest>,
-    ) -> Result<Response<RunFunctionResponse>, Status> {
-        Ok(Response::new(self.0.run(request.into_inner()).await))
-    }
+        .and_then(|xr| xr.get("metadata")?.get("labels")?.as_object());
+    Ok(labels
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect())
 }
 
 /// `function_module_serving`: exactly the modules of `registry`.

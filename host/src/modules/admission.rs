@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use prost::Message;
 use serde_json::json;
 
 use crate::grpc::convert;
@@ -106,6 +107,11 @@ fn self_test(runtime: &Runtime, module: &LoadedModule) -> Result<(), String> {
     });
     let input =
         json!({"apiVersion": INPUT_API_VERSION, "kind": INPUT_KIND, "module": route.module});
+    let object = |value: serde_json::Value| {
+        serde_json::from_value::<pbjson_types::Struct>(value)
+            .map(|s| s.encode_to_vec())
+            .map_err(|e| format!("cannot build the self-test request: {e}"))
+    };
     let request = wit::Request {
         meta: wit::RequestMeta {
             tag: "self-test".into(),
@@ -113,7 +119,7 @@ fn self_test(runtime: &Runtime, module: &LoadedModule) -> Result<(), String> {
         },
         observed: wit::State {
             composite: Some(wit::Composed {
-                body: composite.to_string(),
+                body: object(composite)?,
                 connection_details: Vec::new(),
                 ready: wit::Ready::ReadyUnspecified,
             }),
@@ -123,7 +129,7 @@ fn self_test(runtime: &Runtime, module: &LoadedModule) -> Result<(), String> {
             composite: None,
             resources: Vec::new(),
         },
-        input: Some(input.to_string()),
+        input: Some(object(input)?),
         context: None,
         extra_resources: Vec::new(),
         credentials: Vec::new(),

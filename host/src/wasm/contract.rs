@@ -13,7 +13,7 @@ use wasmtime::component::Component;
 pub(crate) const PACKAGE: &str = "platform:function";
 
 /// The versions of [`PACKAGE`] this host serves.
-pub(crate) const SERVED: &[&str] = &["0.3.0"];
+pub(crate) const SERVED: &[&str] = &["0.4.0"];
 
 /// A module built for a contract version this host does not serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,21 +90,29 @@ mod tests {
         );
         let mismatch = check(&old, &engine).unwrap_err();
         assert_eq!(mismatch.built_for, "0.2.0");
-        assert_eq!(mismatch.served, ["0.3.0"]);
+        assert_eq!(mismatch.served, ["0.4.0"]);
         let message = mismatch.to_string();
         assert!(message.contains("platform:function@0.2.0"), "{message}");
-        assert!(message.contains("platform:function@0.3.0"), "{message}");
+        assert!(message.contains("platform:function@0.4.0"), "{message}");
 
-        // What a module built for 0.3.0 exports, and nothing of the package
-        // it imports.
-        let (engine, current) = component(
+        // A module built for 0.3.0 (objects as JSON text) is refused too.
+        let (engine, json_text) = component(
             r#"(component
                 (instance $composition)
                 (export "platform:function/composition@0.3.0" (instance $composition)))"#,
         );
+        assert_eq!(check(&json_text, &engine).unwrap_err().built_for, "0.3.0");
+
+        // What a module built for 0.4.0 exports, and nothing of the package
+        // it imports.
+        let (engine, current) = component(
+            r#"(component
+                (instance $composition)
+                (export "platform:function/composition@0.4.0" (instance $composition)))"#,
+        );
         assert_eq!(
             versions(&current, &engine),
-            BTreeSet::from(["0.3.0".into()])
+            BTreeSet::from(["0.4.0".into()])
         );
         check(&current, &engine).unwrap();
     }

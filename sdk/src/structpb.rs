@@ -1,0 +1,526 @@
+//! Kubernetes objects in `google.protobuf.Struct`'s binary encoding, the
+//! form they take on the function protocol's wire and across the WIT
+//! contract: the host hands a module the bytes it would send or receive,
+//! and never builds a tree of its own for them.
+//!
+//! The wire primitives (keys, varints, skipping unknown fields) are
+//! prost's; what is here is the walk between those bytes and a JSON tree.
+//! The mapping is the SDK's `json_to_struct` and `struct_to_json`: every
+//! number is a double on the wire, and a whole number comes back as an
+//! integer (up to 2^53, where doubles stay exact).
+
+use prost::bytes::Buf;
+use prost::encoding::{
+    DecodeContext, WireType, decode_key, decode_varint, encode_key, encode_varint,
+    encoded_len_varint, skip_field,
+};
+use serde_json::{Map, Number, Value};
+
+/// Bytes that are not a `Struct`, or nest deeper than [`MAX_DEPTH`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl From<prost::DecodeError> for DecodeError {
+    fn from(e: prost::DecodeError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// Objects nested deeper than this are refused, as prost refuses them.
+pub const MAX_DEPTH: usize = 100;
+
+// Field numbers of struct.proto.
+const STRUCT_FIELDS: u32 = 1;
+const ENTRY_KEY: u32 = 1;
+const ENTRY_VALUE: u32 = 2;
+const NULL_VALUE: u32 = 1;
+const NUMBER_VALUE: u32 = 2;
+const STRING_VALUE: u32 = 3;
+const BOOL_VALUE: u32 = 4;
+const STRUCT_VALUE: u32 = 5;
+const LIST_VALUE: u32 = 6;
+const LIST_VALUES: u32 = 1;
+
+/// Every key this module writes is one byte: field numbers below 16.
+const KEY_LEN: usize = 1;
+
+fn delimited_len(len: usize) -> usize {
+    KEY_LEN + encoded_len_varint(len as u64) + len
+}
+
+/// `object` as the bytes of a `Struct`.
+pub fn encode(object: &Map<String, Value>) -> Vec<u8> {
+    // A length prefix comes before what it measures, so the lengths of the
+    // objects and lists are found first, in the order the encoder meets
+    // them, and read back as it goes.
+    let mut lengths = Vec::new();
+    let len = struct_len(object, &mut lengths);
+    let mut out = Vec::with_capacity(len);
+    let mut lengths = Lengths(lengths.into_iter());
+    lengths.take(); // the whole object's, known already
+    encode_struct(object, &mut lengths, &mut out);
+    debug_assert_eq!(out.len(), len);
+    out
+}
+
+/// Measures an object; its length is recorded before those inside it.
+fn struct_len(object: &Map<String, Value>, lengths: &mut Vec<usize>) -> usize {
+    let slot = lengths.len();
+    lengths.push(0);
+    let len = object
+        .iter()
+        .map(|(key, value)| {
+            delimited_len(delimited_len(key.len()) + delimited_len(value_len(value, lengths)))
+        })
+        .sum();
+    lengths[slot] = len;
+    len
+}
+
+fn list_len(items: &[Value], lengths: &mut Vec<usize>) -> usize {
+    let slot = lengths.len();
+    lengths.push(0);
+    let len = items
+        .iter()
+        .map(|item| delimited_len(value_len(item, lengths)))
+        .sum();
+    lengths[slot] = len;
+    len
+}
+
+/// The length of a `Value` message holding `value`.
+fn value_len(value: &Value, lengths: &mut Vec<usize>) -> usize {
+    match value {
+        Value::Object(object) => delimited_len(struct_len(object, lengths)),
+        Value::Array(items) => delimited_len(list_len(items, lengths)),
+        scalar => scalar_len(scalar),
+    }
+}
+
+fn scalar_len(value: &Value) -> usize {
+    match value {
+        Value::Number(_) => KEY_LEN + 8,
+        Value::String(s) => delimited_len(s.len()),
+        _ => KEY_LEN + 1,
+    }
+}
+
+/// The measured lengths, read back in the order they were recorded.
+struct Lengths(std::vec::IntoIter<usize>);
+
+impl Lengths {
+    fn take(&mut self) -> usize {
+        self.0
+            .next()
+            .expect("every object and list is measured before it is encoded")
+    }
+
+    /// The length of the `Value` message holding `value`, and for an object
+    /// or a list the length of what it holds.
+    fn of(&mut self, value: &Value) -> (usize, usize) {
+        match value {
+            Value::Object(_) | Value::Array(_) => {
+                let inner = self.take();
+                (delimited_len(inner), inner)
+            }
+            scalar => (scalar_len(scalar), 0),
+        }
+    }
+}
+
+fn encode_delimited(tag: u32, len: usize, out: &mut Vec<u8>) {
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(len as u64, out);
+}
+
+fn encode_struct(object: &Map<String, Value>, lengths: &mut Lengths, out: &mut Vec<u8>) {
+    for (key, value) in object {
+        let (value_len, inner) = lengths.of(value);
+        let entry = delimited_len(key.len()) + delimited_len(value_len);
+        encode_delimited(STRUCT_FIELDS, entry, out);
+        encode_delimited(ENTRY_KEY, key.len(), out);
+        out.extend_from_slice(key.as_bytes());
+        encode_delimited(ENTRY_VALUE, value_len, out);
+        encode_value(value, inner, lengths, out);
+    }
+}
+
+/// A `Value` message's fields; `inner` is the length of the object or the
+/// list it holds.
+fn encode_value(value: &Value, inner: usize, lengths: &mut Lengths, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => {
+            encode_key(NULL_VALUE, WireType::Varint, out);
+            out.push(0);
+        }
+        Value::Bool(b) => {
+            encode_key(BOOL_VALUE, WireType::Varint, out);
+            out.push(u8::from(*b));
+        }
+        Value::Number(n) => {
+            encode_key(NUMBER_VALUE, WireType::SixtyFourBit, out);
+            let n = n.as_f64().unwrap_or(f64::NAN);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        Value::String(s) => {
+            encode_delimited(STRING_VALUE, s.len(), out);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Object(object) => {
+            encode_delimited(STRUCT_VALUE, inner, out);
+            encode_struct(object, lengths, out);
+        }
+        Value::Array(items) => {
+            encode_delimited(LIST_VALUE, inner, out);
+            for item in items {
+                let (item_len, item_inner) = lengths.of(item);
+                encode_delimited(LIST_VALUES, item_len, out);
+                encode_value(item, item_inner, lengths, out);
+            }
+        }
+    }
+}
+
+/// The bytes of a `Struct` as a JSON object.
+pub fn decode(mut bytes: &[u8]) -> Result<Map<String, Value>, DecodeError> {
+    decode_struct::<true>(&mut bytes, 0)
+}
+
+/// Whether `bytes` are a `Struct` [`decode`] accepts, found without
+/// building it: what the host checks of every object a module returns.
+pub fn check(mut bytes: &[u8]) -> Result<(), DecodeError> {
+    decode_struct::<false>(&mut bytes, 0).map(drop)
+}
+
+// Decoding walks the bytes once; with `BUILD` false it checks them and
+// builds nothing (every value comes back null, every object empty).
+
+fn deeper(depth: usize) -> Result<usize, DecodeError> {
+    if depth >= MAX_DEPTH {
+        return Err(DecodeError(format!(
+            "it nests objects and lists deeper than {MAX_DEPTH} levels, the most this reads"
+        )));
+    }
+    Ok(depth + 1)
+}
+
+/// The next length-delimited field's bytes, taken off `buf`.
+fn delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
+    let len = decode_varint(buf)?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&len| len <= buf.len())
+        .ok_or_else(|| DecodeError("a length runs past the end of the bytes".into()))?;
+    let (field, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok(field)
+}
+
+fn expect_wire_type(found: WireType, wanted: WireType, what: &str) -> Result<(), DecodeError> {
+    if found == wanted {
+        return Ok(());
+    }
+    Err(DecodeError(format!(
+        "{what} has wire type {found:?}, not {wanted:?}"
+    )))
+}
+
+fn skip(tag: u32, wire_type: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    Ok(skip_field(wire_type, tag, buf, DecodeContext::default())?)
+}
+
+fn decode_struct<const BUILD: bool>(
+    buf: &mut &[u8],
+    depth: usize,
+) -> Result<Map<String, Value>, DecodeError> {
+    let depth = deeper(depth)?;
+    let mut object = Map::new();
+    while buf.has_remaining() {
+        let (tag, wire_type) = decode_key(buf)?;
+        if tag != STRUCT_FIELDS {
+            skip(tag, wire_type, buf)?;
+            continue;
+        }
+        expect_wire_type(wire_type, WireType::LengthDelimited, "a Struct field")?;
+        let (key, value) = decode_entry::<BUILD>(&mut delimited(buf)?, depth)?;
+        if BUILD {
+            // A repeated key is a map entry written twice: the last one wins.
+            object.insert(key, value);
+        }
+    }
+    Ok(object)
+}
+
+fn decode_entry<const BUILD: bool>(
+    buf: &mut &[u8],
+    depth: usize,
+) -> Result<(String, Value), DecodeError> {
+    let (mut key, mut value) = (String::new(), Value::Null);
+    while buf.has_remaining() {
+        let (tag, wire_type) = decode_key(buf)?;
+        match tag {
+            ENTRY_KEY => {
+                expect_wire_type(wire_type, WireType::LengthDelimited, "a field name")?;
+                key = utf8::<BUILD>(delimited(buf)?)?;
+            }
+            ENTRY_VALUE => {
+                expect_wire_type(wire_type, WireType::LengthDelimited, "a field value")?;
+                value = decode_value::<BUILD>(&mut delimited(buf)?, depth)?;
+            }
+            _ => skip(tag, wire_type, buf)?,
+        }
+    }
+    Ok((key, value))
+}
+
+fn utf8<const BUILD: bool>(bytes: &[u8]) -> Result<String, DecodeError> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| DecodeError("a string is not UTF-8".into()))?;
+    Ok(if BUILD {
+        text.to_owned()
+    } else {
+        String::new()
+    })
+}
+
+/// A `Value`: of its `kind` oneof the last field wins; none is null.
+fn decode_value<const BUILD: bool>(buf: &mut &[u8], depth: usize) -> Result<Value, DecodeError> {
+    let mut value = Value::Null;
+    while buf.has_remaining() {
+        let (tag, wire_type) = decode_key(buf)?;
+        value = match tag {
+            NULL_VALUE => {
+                expect_wire_type(wire_type, WireType::Varint, "a null value")?;
+                decode_varint(buf)?;
+                Value::Null
+            }
+            NUMBER_VALUE => {
+                expect_wire_type(wire_type, WireType::SixtyFourBit, "a number value")?;
+                if buf.remaining() < 8 {
+                    return Err(DecodeError(
+                        "a number runs past the end of the bytes".into(),
+                    ));
+                }
+                let n = buf.get_f64_le();
+                if BUILD { number(n) } else { Value::Null }
+            }
+            STRING_VALUE => {
+                expect_wire_type(wire_type, WireType::LengthDelimited, "a string value")?;
+                let text = utf8::<BUILD>(delimited(buf)?)?;
+                if BUILD {
+                    Value::String(text)
+                } else {
+                    Value::Null
+                }
+            }
+            BOOL_VALUE => {
+                expect_wire_type(wire_type, WireType::Varint, "a bool value")?;
+                Value::Bool(decode_varint(buf)? != 0)
+            }
+            STRUCT_VALUE => {
+                expect_wire_type(wire_type, WireType::LengthDelimited, "a struct value")?;
+                Value::Object(decode_struct::<BUILD>(&mut delimited(buf)?, depth)?)
+            }
+            LIST_VALUE => {
+                expect_wire_type(wire_type, WireType::LengthDelimited, "a list value")?;
+                Value::Array(decode_list::<BUILD>(&mut delimited(buf)?, depth)?)
+            }
+            _ => {
+                skip(tag, wire_type, buf)?;
+                continue;
+            }
+        };
+    }
+    Ok(value)
+}
+
+fn decode_list<const BUILD: bool>(
+    buf: &mut &[u8],
+    depth: usize,
+) -> Result<Vec<Value>, DecodeError> {
+    let depth = deeper(depth)?;
+    let mut items = Vec::new();
+    while buf.has_remaining() {
+        let (tag, wire_type) = decode_key(buf)?;
+        if tag != LIST_VALUES {
+            skip(tag, wire_type, buf)?;
+            continue;
+        }
+        expect_wire_type(wire_type, WireType::LengthDelimited, "a list item")?;
+        let item = decode_value::<BUILD>(&mut delimited(buf)?, depth)?;
+        if BUILD {
+            items.push(item);
+        }
+    }
+    Ok(items)
+}
+
+/// A double as JSON: whole numbers as integers, NaN and infinities (which
+/// JSON cannot hold) as null.
+fn number(n: f64) -> Value {
+    const SAFE_INT: f64 = (1u64 << 53) as f64;
+    if n.fract() == 0.0 && n.abs() <= SAFE_INT {
+        return Value::Number(Number::from(n as i64));
+    }
+    Number::from_f64(n).map_or(Value::Null, Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+    use prost_types::value::Kind;
+    use serde_json::json;
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!("tests pass objects"),
+        }
+    }
+
+    fn sample() -> Map<String, Value> {
+        object(json!({
+            "apiVersion": "container.gcp.upbound.io/v1beta2",
+            "kind": "Cluster",
+            "metadata": {"name": "prod", "labels": {"a": "b"}, "annotations": {}},
+            "spec": {
+                "forProvider": {
+                    "initialNodeCount": 1,
+                    "ratio": 0.25,
+                    "negative": -3,
+                    "enabled": true,
+                    "disabled": false,
+                    "nothing": null,
+                    "list": [1, "two", [3, {"four": 4}], {}, [], null],
+                    "unicode": "zoné ☁",
+                    "long": "x".repeat(300),
+                },
+            },
+        }))
+    }
+
+    /// prost's own `Struct`, built from JSON the way the SDK does.
+    fn prost_struct(object: &Map<String, Value>) -> prost_types::Struct {
+        fn value(v: &Value) -> prost_types::Value {
+            let kind = match v {
+                Value::Null => Kind::NullValue(0),
+                Value::Bool(b) => Kind::BoolValue(*b),
+                Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap()),
+                Value::String(s) => Kind::StringValue(s.clone()),
+                Value::Array(a) => Kind::ListValue(prost_types::ListValue {
+                    values: a.iter().map(value).collect(),
+                }),
+                Value::Object(m) => Kind::StructValue(prost_struct(m)),
+            };
+            prost_types::Value { kind: Some(kind) }
+        }
+        prost_types::Struct {
+            fields: object.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
+        }
+    }
+
+    #[test]
+    fn encodes_the_bytes_prost_encodes() {
+        let sample = sample();
+        assert_eq!(encode(&sample), prost_struct(&sample).encode_to_vec());
+        assert_eq!(encode(&Map::new()), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn decodes_what_prost_encodes_whole_numbers_as_integers() {
+        let sample = sample();
+        let bytes = prost_struct(&sample).encode_to_vec();
+        assert_eq!(decode(&bytes).unwrap(), sample);
+        let halves = object(json!({"whole": 3.0, "half": 2.5, "big": 1e300}));
+        let decoded = decode(&encode(&halves)).unwrap();
+        assert_eq!(decoded["whole"], json!(3));
+        assert!(decoded["whole"].is_i64());
+        assert_eq!(decoded["half"], json!(2.5));
+        assert_eq!(decoded["big"], json!(1e300));
+    }
+
+    #[test]
+    fn a_value_without_a_kind_is_null_and_unknown_fields_are_skipped() {
+        let mut with_empty = prost_types::Struct::default();
+        with_empty
+            .fields
+            .insert("empty".into(), prost_types::Value { kind: None });
+        let mut bytes = with_empty.encode_to_vec();
+        // Field 9, varint 7: unknown to Struct.
+        bytes.extend_from_slice(&[9 << 3, 7]);
+        assert_eq!(decode(&bytes).unwrap(), object(json!({"empty": null})));
+    }
+
+    #[test]
+    fn malformed_bytes_are_an_error_not_a_panic() {
+        let bytes = encode(&sample());
+        for cut in 1..bytes.len() {
+            let _ = decode(&bytes[..cut]);
+        }
+        assert!(decode(&[STRUCT_FIELDS as u8 * 8 + 2, 50, 1]).is_err());
+        let wrong_wire_type = [(STRUCT_FIELDS as u8) << 3, 1];
+        assert!(
+            decode(&wrong_wire_type)
+                .unwrap_err()
+                .to_string()
+                .contains("wire type")
+        );
+        let not_utf8 = prost_types::Struct {
+            fields: [(
+                "k".into(),
+                prost_types::Value {
+                    kind: Some(Kind::StringValue("é".into())),
+                },
+            )]
+            .into(),
+        }
+        .encode_to_vec();
+        let mut bad = not_utf8.clone();
+        let at = bad.iter().rposition(|&b| b == 0xa9).unwrap();
+        bad[at] = 0xff;
+        assert!(decode(&bad).unwrap_err().to_string().contains("UTF-8"));
+    }
+
+    #[test]
+    fn check_accepts_and_refuses_what_decode_does() {
+        let bytes = encode(&sample());
+        check(&bytes).unwrap();
+        for cut in 1..bytes.len() {
+            assert_eq!(
+                check(&bytes[..cut]).is_ok(),
+                decode(&bytes[..cut]).is_ok(),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused() {
+        let nested = |levels: usize| {
+            let mut deep = json!("leaf");
+            for _ in 0..levels {
+                deep = json!({ "a": [deep] });
+            }
+            encode(&object(deep))
+        };
+        // Each level is an object and a list.
+        check(&nested(MAX_DEPTH / 2)).unwrap();
+        let bytes = nested(MAX_DEPTH / 2 + 1);
+        assert!(check(&bytes).is_err());
+        assert!(
+            decode(&bytes)
+                .unwrap_err()
+                .to_string()
+                .contains("deeper than")
+        );
+    }
+}
