@@ -91,35 +91,29 @@ impl HostProcess {
     /// Any function built on `function-sdk-rust` (whose flags the host
     /// shares), serving insecurely on a free loopback port.
     pub fn spawn_function(binary: &Path, extra: &[&str]) -> Self {
+        Self::spawn_program(binary, &[], extra)
+    }
+
+    /// `program` with `leading` arguments (an interpreter's script), then
+    /// the function flags every SDK shares, then `extra`.
+    pub fn spawn_program(program: &Path, leading: &[&str], extra: &[&str]) -> Self {
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
-        let child = Command::new(binary)
+        let child = Command::new(program)
+            .args(leading)
             .args(["--insecure", "--metrics-address=", "--address", &address])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         Self { child, address }
     }
 
     /// CPU time the process has used so far, user and system, over all its
     /// threads (those that have exited included), from `/proc` (Linux).
     pub fn cpu_time(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .expect("the process's /proc stat");
-        // Fields after the command name, which is in parentheses and may
-        // hold spaces: the state is field 3, utime 14 and stime 15.
-        let after_name = &stat[stat.rfind(')').expect("a /proc stat line") + 1..];
-        let fields: Vec<u64> = after_name
-            .split_whitespace()
-            .skip(11)
-            .take(2)
-            .map(|f| f.parse().expect("a tick count"))
-            .collect();
-        // SAFETY: sysconf only reads a configuration value.
-        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        Duration::from_secs_f64(fields.iter().sum::<u64>() as f64 / ticks_per_second)
+        cpu_time_of(&self.child.id().to_string())
     }
 
     /// Resident memory of the process, in KiB (Linux).
@@ -149,6 +143,27 @@ impl HostProcess {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+}
+
+/// CPU time a process (`self` for this one) has used so far, user and
+/// system, over all its threads (those that have exited included), from
+/// `/proc` (Linux).
+pub fn cpu_time_of(pid: &str) -> Duration {
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process's /proc stat");
+
+    // Fields after the command name, which is in parentheses and may
+    // hold spaces: the state is field 3, utime 14 and stime 15.
+    let after_name = &stat[stat.rfind(')').expect("a /proc stat line") + 1..];
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse().expect("a tick count"))
+        .collect();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Duration::from_secs_f64(fields.iter().sum::<u64>() as f64 / ticks_per_second)
 }
 
 impl Drop for HostProcess {

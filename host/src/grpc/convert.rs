@@ -125,14 +125,18 @@ pub fn request_to_wit(req: &wire::RunFunctionRequest) -> wit::Request {
 }
 
 /// An object the module returned, once it is known to be a `Struct`
-/// (without building one); `what` names it in the error.
-fn checked_struct(bytes: Vec<u8>, what: &str) -> Result<Vec<u8>, String> {
+/// (without building one); `what` names it in the error, and is only
+/// called then.
+fn checked_struct(bytes: Vec<u8>, what: impl FnOnce() -> String) -> Result<Vec<u8>, String> {
     module_sdk::structpb::check(&bytes)
-        .map_err(|e| format!("{what} is not a protobuf Struct ({e})"))?;
+        .map_err(|e| format!("{} is not a protobuf Struct ({e})", what()))?;
     Ok(bytes)
 }
 
-fn resource_from_wit(c: wit::Composed, what: &str) -> Result<wire::Resource, String> {
+fn resource_from_wit(
+    c: wit::Composed,
+    what: impl FnOnce() -> String,
+) -> Result<wire::Resource, String> {
     Ok(wire::Resource {
         resource: Some(checked_struct(c.body, what)?),
         connection_details: c
@@ -189,15 +193,16 @@ pub fn response_from_wit(
     let composite = rsp
         .desired
         .composite
-        .map(|c| resource_from_wit(c, "the desired composite"))
+        .map(|c| resource_from_wit(c, || "the desired composite".into()))
         .transpose()?;
     let resources = rsp
         .desired
         .resources
         .into_iter()
         .map(|n| {
-            let what = format!("desired resource {:?}", n.name);
-            Ok((n.name, resource_from_wit(n.resource, &what)?))
+            let resource =
+                resource_from_wit(n.resource, || format!("desired resource {:?}", n.name))?;
+            Ok((n.name, resource))
         })
         .collect::<Result<_, String>>()?;
     Ok(wire::RunFunctionResponse {
@@ -229,7 +234,7 @@ pub fn response_from_wit(
             .collect(),
         context: rsp
             .context
-            .map(|c| checked_struct(c, "the context"))
+            .map(|c| checked_struct(c, || "the context".into()))
             .transpose()?,
         requirements: Some(pb::Requirements {
             extra_resources: selectors_from_wit(rsp.requirements.extra_resources),
@@ -267,7 +272,7 @@ pub fn response_from_wit(
             .collect(),
         output: rsp
             .output
-            .map(|o| checked_struct(o, "the output"))
+            .map(|o| checked_struct(o, || "the output".into()))
             .transpose()?,
     })
 }
