@@ -344,21 +344,33 @@ pub fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// One call of `module` as the host makes it (the request's objects
-/// passed as bytes, the response's checked and encoded), read back with
-/// the SDK's types.
+/// The bytes the host sends for `req`, from the bytes Crossplane sends:
+/// one call of `module` as the host makes it (the request's objects passed
+/// on as bytes, the response's checked and copied).
+pub fn sent_by_the_host(
+    runtime: &Runtime,
+    module: &LoadedModule,
+    req: &pb::RunFunctionRequest,
+) -> Vec<u8> {
+    use prost::Message;
+    let received = req.encode_to_vec();
+    let req = wire::RunFunctionRequest::decode(received.as_slice()).expect("a request");
+    let tag = req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default();
+    let rsp = runtime
+        .call(module, &convert::request_to_wit(&req))
+        .expect("the module answers");
+    convert::response_from_wit(rsp, &tag)
+        .expect("a well-formed response")
+        .encode_to_vec()
+}
+
+/// [`sent_by_the_host`], read back with the SDK's types.
 pub fn serve_in_process(
     runtime: &Runtime,
     module: &LoadedModule,
     req: &pb::RunFunctionRequest,
 ) -> pb::RunFunctionResponse {
-    let tag = req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default();
-    let rsp = runtime
-        .call(
-            module,
-            &convert::request_to_wit(&wire::RunFunctionRequest::from(req)),
-        )
-        .expect("the module answers");
-    let rsp = convert::response_from_wit(rsp, &tag).expect("a well-formed response");
-    wire::transcode(&rsp).expect("checked objects decode")
+    use prost::Message;
+    pb::RunFunctionResponse::decode(sent_by_the_host(runtime, module, req).as_slice())
+        .expect("checked objects decode")
 }

@@ -6,29 +6,11 @@
 //! the host binary and the SDK's client.
 
 use cluster_platform::testing as common;
-use fnhost::grpc::{convert, wire};
 use fnhost::wasm::limits::Limits;
-use fnhost::wasm::runtime::{LoadedModule, Runtime};
+use fnhost::wasm::runtime::Runtime;
 use function_sdk_rust::proto::v1 as pb;
 use platform_integration::*;
 use prost::Message;
-
-/// The bytes the host sends for `req`, from the bytes Crossplane sent.
-fn sent_by_the_host(
-    runtime: &Runtime,
-    module: &LoadedModule,
-    req: &pb::RunFunctionRequest,
-) -> Vec<u8> {
-    let received = req.encode_to_vec();
-    let req = wire::RunFunctionRequest::decode(received.as_slice()).unwrap();
-    let tag = req.meta.as_ref().map(|m| m.tag.clone()).unwrap_or_default();
-    let rsp = runtime
-        .call(module, &convert::request_to_wit(&req))
-        .unwrap();
-    convert::response_from_wit(rsp, &tag)
-        .unwrap()
-        .encode_to_vec()
-}
 
 #[test]
 fn every_case_decodes_with_the_sdk_types_into_what_a_native_sdk_function_builds() {

@@ -30,12 +30,9 @@ impl std::error::Error for FieldError {}
 /// `3.0`; whole numbers become integers again, as the SDK's own
 /// conversion makes them (up to 2^53, where doubles stay exact).
 fn whole_numbers(value: Value) -> Value {
-    const EXACT: f64 = (1u64 << 53) as f64;
     match value {
         Value::Number(n) => match n.as_f64() {
-            Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() <= EXACT => {
-                Value::from(f as i64)
-            }
+            Some(f) if n.is_f64() => crate::structpb::number(f),
             _ => Value::Number(n),
         },
         Value::Array(items) => Value::Array(items.into_iter().map(whole_numbers).collect()),

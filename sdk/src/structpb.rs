@@ -367,8 +367,9 @@ fn decode_list<const BUILD: bool>(
 }
 
 /// A double as JSON: whole numbers as integers, NaN and infinities (which
-/// JSON cannot hold) as null.
-fn number(n: f64) -> Value {
+/// JSON cannot hold) as null. The protobuf JSON mapping's reader applies
+/// the same rule.
+pub(crate) fn number(n: f64) -> Value {
     const SAFE_INT: f64 = (1u64 << 53) as f64;
     if n.fract() == 0.0 && n.abs() <= SAFE_INT {
         return Value::Number(Number::from(n as i64));

@@ -125,7 +125,12 @@ impl Part {
 pub fn managed(name: &str, api_version: &str, kind: &str, for_provider: Value) -> Part {
     Part {
         name: name.to_string(),
-        body: spec_body(api_version, kind, "forProvider", for_provider),
+        body: body(
+            api_version,
+            kind,
+            Map::new(),
+            Map::from_iter([("forProvider".to_string(), for_provider)]),
+        ),
         external_name: None,
         uses: Vec::new(),
         role: Role::Managed,
@@ -134,15 +139,18 @@ pub fn managed(name: &str, api_version: &str, kind: &str, for_provider: Value) -
     }
 }
 
-/// `{apiVersion, kind, metadata: {}, spec: {<field>: value}}`, built by
-/// moving `value` in: `json!` would serialise it into a copy.
-pub fn spec_body(api_version: &str, kind: &str, field: &str, value: Value) -> Value {
-    let mut spec = Map::new();
-    spec.insert(field.into(), value);
+/// `{apiVersion, kind, metadata, spec}`, built by moving each part in:
+/// `json!` would serialise every interpolated `Value` into a copy.
+pub fn body(
+    api_version: &str,
+    kind: &str,
+    metadata: Map<String, Value>,
+    spec: Map<String, Value>,
+) -> Value {
     let mut body = Map::new();
     body.insert("apiVersion".into(), Value::String(api_version.into()));
     body.insert("kind".into(), Value::String(kind.into()));
-    body.insert("metadata".into(), Value::Object(Map::new()));
+    body.insert("metadata".into(), Value::Object(metadata));
     body.insert("spec".into(), Value::Object(spec));
     Value::Object(body)
 }
@@ -506,18 +514,11 @@ fn usage_parts(plan: &Plan, p: &Platform) -> (Vec<Part>, Vec<String>) {
             if let Some(ns) = p.id.form.namespace() {
                 metadata.insert("namespace".into(), Value::String(ns.to_string()));
             }
-            // Built by moving each part in: `json!` would serialise every
-            // interpolated `Value` into a copy.
             let mut spec = Map::new();
             spec.insert("of".into(), usage_end(of));
             spec.insert("by".into(), usage_end(by));
             spec.insert("replayDeletion".into(), Value::Bool(true));
-            let mut body = Map::new();
-            body.insert("apiVersion".into(), Value::String(api_version.into()));
-            body.insert("kind".into(), Value::String(kind.into()));
-            body.insert("metadata".into(), Value::Object(metadata));
-            body.insert("spec".into(), Value::Object(spec));
-            let body = Value::Object(body);
+            let body = body(api_version, kind, metadata, spec);
             out.push(object(&name, body, Role::ReadyByConstruction));
         }
     }

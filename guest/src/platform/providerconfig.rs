@@ -2,11 +2,11 @@
 //! kubeconfig. They have no Ready condition, so they are ready as soon as
 //! they are rendered.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::claim::Platform;
 use super::cloud::KubeAccess;
-use super::compose::{Part, Plan, Role, object, spec_body};
+use super::compose::{Part, Plan, Role, body, object};
 
 pub const HELM: &str = "helm-providerconfig";
 pub const KUBERNETES: &str = "kubernetes-providerconfig";
@@ -49,18 +49,18 @@ pub fn kubernetes_object(
     manifest: Value,
     readiness: Option<Value>,
 ) -> Part {
-    // Built by moving the manifest in: `json!` would serialise it into a
-    // copy.
-    let mut body = spec_body(
+    let for_provider = Map::from_iter([("manifest".to_string(), manifest)]);
+    let mut spec = Map::new();
+    spec.insert("forProvider".into(), Value::Object(for_provider));
+    spec.insert("providerConfigRef".into(), json!({"name": p.id.xr_name}));
+    if let Some(readiness) = readiness {
+        spec.insert("readiness".into(), readiness);
+    }
+    let body = body(
         "kubernetes.crossplane.io/v1alpha2",
         "Object",
-        "forProvider",
-        json!({}),
+        Map::new(),
+        spec,
     );
-    body["spec"]["forProvider"]["manifest"] = manifest;
-    body["spec"]["providerConfigRef"] = json!({"name": p.id.xr_name});
-    if let Some(readiness) = readiness {
-        body["spec"]["readiness"] = readiness;
-    }
     object(name, body, Role::CreateOnly).uses(&[KUBERNETES])
 }
