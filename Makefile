@@ -13,19 +13,15 @@ setup:
 	rustup target add wasm32-wasip2
 
 # What only the tests need: a real OCI registry (Debian's docker-registry,
-# the CNCF distribution registry), run on loopback by the tests; the
-# stock wasmtime CLI (only its `run` command), which runs the modules as a
-# harness (cargo install skips a CLI already installed at this version);
-# and a virtualenv with the seed's Python design on function-sdk-python,
-# which the server-CPU bench compares against.
+# the CNCF distribution registry), run on loopback by the tests, and a
+# virtualenv with the seed's Python design on function-sdk-python, which
+# the server-CPU bench compares against. (The stock wasmtime CLI the tests
+# run modules with is a workspace binary, `integration/src/bin/wasmtime.rs`.)
 SEED_VENV := target/seed-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-WASMTIME_CLI := 48.0.8
 test-setup:
 	command -v docker-registry >/dev/null || { $(SUDO) apt-get update -q && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-registry; }
-	$(CARGO) install wasmtime-cli --locked --quiet --version $(WASMTIME_CLI) --root target/tools \
-	  --no-default-features --features run,component-model,cranelift
 	python3 -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update -q && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv; }
 	[ -x $(SEED_VENV)/bin/python3 ] || python3 -m venv $(SEED_VENV)

@@ -1,7 +1,8 @@
 //! The stock `wasmtime` CLI as a harness: `wasmtime run module.wasm <
 //! request.json` on a per-cloud module answers the example request, given
 //! in protobuf's JSON mapping, with the response the host serves for it.
-//! `make test-setup` installs the CLI; `WASMTIME` may point at another.
+//! The CLI is this crate's `wasmtime` binary (the `wasmtime-cli` crate's
+//! `run` command); `WASMTIME` may point at another build of it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,12 +17,8 @@ use serde_json::Value;
 fn wasmtime() -> PathBuf {
     let path = std::env::var_os("WASMTIME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/tools/bin/wasmtime"));
-    assert!(
-        path.exists(),
-        "{} is missing: `make test-setup` installs the wasmtime CLI",
-        path.display()
-    );
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wasmtime")));
+    assert!(path.exists(), "{} is missing", path.display());
     path
 }
 
