@@ -9,6 +9,7 @@ use super::cidr::Cidr;
 use super::cloud::Cloud;
 use super::error::FieldError;
 use super::form::Form;
+use super::pointer::Pointer;
 
 /// The labels and parameters needed before the environment is known.
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, FieldErro
     let names: Vec<&str> = clouds.iter().map(|c| c.name()).collect();
     // A label that is there but not a string says so, rather than "missing".
     let label = |key: &str| -> Result<Option<&str>, FieldError> {
-        match xr.pointer(&format!("/metadata/labels/{}", key.replace('/', "~1"))) {
+        match xr.at(&format!("/metadata/labels/{}", key.replace('/', "~1"))) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(v)) => Ok(Some(v.trim()).filter(|v| !v.is_empty())),
             Some(other) => Err(FieldError::is(
@@ -62,7 +63,7 @@ pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, FieldErro
         )
     })?;
     let location = xr
-        .pointer("/spec/parameters/forProvider/location")
+        .at("/spec/parameters/forProvider/location")
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -73,7 +74,7 @@ pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, FieldErro
             )
         })?;
     let xr_name = xr
-        .pointer("/metadata/name")
+        .at("/metadata/name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| FieldError::missing("metadata.name", "name the composite resource"))?;
@@ -84,7 +85,7 @@ pub fn identity(xr: &Value, clouds: &[&dyn Cloud]) -> Result<Identity, FieldErro
             let (namespace, name) = match claim {
                 Some(claim) => (label("crossplane.io/claim-namespace")?.unwrap_or(""), claim),
                 None => (
-                    xr.pointer("/metadata/namespace")
+                    xr.at("/metadata/namespace")
                         .and_then(Value::as_str)
                         .unwrap_or(""),
                     xr_name,
@@ -220,10 +221,7 @@ pub struct Platform {
 
 impl Platform {
     pub fn parse(xr: &Value, id: Identity, env: Value) -> Result<Self, FieldError> {
-        let params = xr
-            .pointer("/spec/parameters")
-            .cloned()
-            .unwrap_or(Value::Null);
+        let params = xr.at("/spec/parameters").cloned().unwrap_or(Value::Null);
         let domain = opt_str(&params, "domain", "spec.parameters.domain")?
             .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
             .filter(|d| !d.is_empty())
@@ -253,7 +251,7 @@ impl Platform {
             .form
             .namespace()
             .or_else(|| {
-                xr.pointer("/metadata/labels/crossplane.io~1claim-namespace")
+                xr.at("/metadata/labels/crossplane.io~1claim-namespace")
                     .and_then(Value::as_str)
             })
             .or_else(|| env.get("secretNamespace").and_then(Value::as_str))
@@ -617,7 +615,7 @@ fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, FieldError> {
                 "expected at least 1",
             ));
         }
-        let machine_type = match pool.pointer("/nodeConfig/machineType") {
+        let machine_type = match pool.at("/nodeConfig/machineType") {
             Some(Value::String(m)) if !m.is_empty() => m.clone(),
             None | Some(Value::Null) => default_machine
                 .ok_or_else(|| {
@@ -635,7 +633,7 @@ fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, FieldError> {
                 ));
             }
         };
-        let disk_gb = match pool.pointer("/nodeConfig/diskSizeGb") {
+        let disk_gb = match pool.at("/nodeConfig/diskSizeGb") {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_u64().filter(|d| *d >= 10).ok_or_else(|| {
                 FieldError::is(
@@ -645,7 +643,7 @@ fn pools(params: &Value, env: &Value) -> Result<Vec<Pool>, FieldError> {
                 )
             })?),
         };
-        let labels = match pool.pointer("/nodeConfig/labels") {
+        let labels = match pool.at("/nodeConfig/labels") {
             None | Some(Value::Null) => BTreeMap::new(),
             Some(Value::Object(m)) => m
                 .iter()

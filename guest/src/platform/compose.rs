@@ -10,6 +10,7 @@ use super::claim::{Deletion, ImportMode, Platform, ProviderConfigRef, dns_label,
 use super::form::Form;
 use super::merge::deep_merge;
 use super::observed::Observed;
+use super::pointer::Pointer;
 use crate::protocol::{Ready, Resource};
 
 /// Label every composed resource carries with its composition resource
@@ -281,7 +282,7 @@ pub fn finish(
         }
         if imported
             && let (Some(params), Some(fp)) =
-                (&part.import_params, body.pointer_mut("/spec/forProvider"))
+                (&part.import_params, body.at_mut("/spec/forProvider"))
         {
             deep_merge(fp, params);
         }
@@ -349,18 +350,15 @@ pub fn finish(
 /// existing resource has none (it was created without it).
 fn keep_fixed(body: &mut Value, existing: &Value, fixed: &[&str]) {
     // An observation without parameters says nothing about them.
-    if existing.pointer("/spec/forProvider").is_none() {
+    if existing.at("/spec/forProvider").is_none() {
         return;
     }
     for pointer in fixed {
-        let observed = existing
-            .pointer(&format!("/spec/forProvider{pointer}"))
-            .cloned();
+        let observed = existing.at(&format!("/spec/forProvider{pointer}")).cloned();
         let Some((parent, key)) = pointer.rsplit_once('/') else {
             continue;
         };
-        let Some(Value::Object(map)) = body.pointer_mut(&format!("/spec/forProvider{parent}"))
-        else {
+        let Some(Value::Object(map)) = body.at_mut(&format!("/spec/forProvider{parent}")) else {
             continue;
         };
         match observed {
@@ -433,13 +431,21 @@ fn label(body: &mut Value, common: &Map<String, Value>, name: &str) {
     let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
-    let labels = meta
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Some(labels) = labels.as_object_mut() {
-        labels.insert(RESOURCE_LABEL.into(), Value::String(label_value(name)));
-        for (key, value) in common {
-            labels.insert(key.clone(), value.clone());
+    let resource = Value::String(label_value(name));
+    match meta.get_mut("labels") {
+        Some(Value::Object(labels)) => {
+            labels.insert(RESOURCE_LABEL.into(), resource);
+            for (key, value) in common {
+                labels.insert(key.clone(), value.clone());
+            }
+        }
+        Some(_) => {}
+        // Most resources have no labels of their own: a copy of the
+        // common map is cheaper than inserting its entries one by one.
+        None => {
+            let mut labels = common.clone();
+            labels.insert(RESOURCE_LABEL.into(), resource);
+            meta.insert("labels".into(), Value::Object(labels));
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::merge::deep_merge;
+use super::pointer::Pointer;
 use crate::protocol::{Match, Request, Requirements, Selector};
 
 /// Where function-environment-configs and legacy Compositions put it.
@@ -98,11 +99,7 @@ pub fn resolve(req: &Request, cloud: &str, plane_type: Option<&str>) -> Environm
             return Environment::Waiting(requirements);
         };
         let mut items: Vec<&Value> = items.iter().collect();
-        items.sort_by_key(|i| {
-            i.pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-        });
+        items.sort_by_key(|i| i.at("/metadata/name").and_then(Value::as_str).unwrap_or(""));
         for item in items {
             if let Some(layer) = item.get("data").filter(|d| d.is_object()) {
                 deep_merge(&mut data, layer);

@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use super::compose::Plan;
+use super::pointer::Pointer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Form {
@@ -23,7 +24,7 @@ impl Form {
     /// A composite with a namespace is a namespaced XR, whatever its group
     /// and kind; Crossplane never gives a cluster-scoped one a namespace.
     pub fn of(xr: &Value) -> Self {
-        match xr.pointer("/metadata/namespace").and_then(Value::as_str) {
+        match xr.at("/metadata/namespace").and_then(Value::as_str) {
             Some(ns) if !ns.is_empty() => Self::Namespaced(ns.to_string()),
             _ => Self::Legacy,
         }

@@ -10,6 +10,7 @@ use super::cloud::Cloud;
 use super::compose::Plan;
 use super::helm;
 use super::observed::Observed;
+use super::pointer::Pointer;
 use super::providerconfig;
 
 pub const RESOURCE: &str = "cluster-issuer";
@@ -31,7 +32,7 @@ pub fn add(p: &Platform, cloud: &dyn Cloud, observed: Observed<'_>, plan: &mut P
         // What the solver reads is momentarily unknown: keep what exists.
         None => match observed
             .body(RESOURCE)
-            .and_then(|b| b.pointer("/spec/forProvider/manifest"))
+            .and_then(|b| b.at("/spec/forProvider/manifest"))
         {
             Some(manifest) => manifest.clone(),
             None => return,

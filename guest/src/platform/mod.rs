@@ -19,6 +19,7 @@ pub mod helm;
 pub mod issuer;
 pub mod merge;
 pub mod observed;
+pub mod pointer;
 pub mod providerconfig;
 pub mod status;
 pub mod yaml;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::pointer::Pointer;
 use serde_json::Value;
 
 use crate::protocol::Resource;
@@ -32,7 +33,7 @@ impl<'a> Observed<'a> {
 
     pub fn condition(&self, name: &str, kind: &str) -> Option<&'a str> {
         self.body(name)?
-            .pointer("/status/conditions")?
+            .at("/status/conditions")?
             .as_array()?
             .iter()
             .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?
@@ -42,9 +43,7 @@ impl<'a> Observed<'a> {
 
     /// A JSON pointer under `status.atProvider`.
     pub fn at_provider(&self, name: &str, pointer: &str) -> Option<&'a Value> {
-        self.body(name)?
-            .pointer("/status/atProvider")?
-            .pointer(pointer)
+        self.body(name)?.at("/status/atProvider")?.at(pointer)
     }
 
     /// A non-empty string under `status.atProvider`.
@@ -60,7 +59,7 @@ impl<'a> Observed<'a> {
         self.is_ready(name)
             || self
                 .body(name)
-                .and_then(|b| b.pointer("/status/atProvider"))
+                .and_then(|b| b.at("/status/atProvider"))
                 .and_then(Value::as_object)
                 .is_some_and(|m| !m.is_empty())
     }
@@ -72,7 +71,7 @@ impl<'a> Observed<'a> {
             .filter_map(|(name, r)| {
                 let external = r
                     .body
-                    .pointer("/metadata/annotations/crossplane.io~1external-name")?
+                    .at("/metadata/annotations/crossplane.io~1external-name")?
                     .as_str()
                     .filter(|e| !e.is_empty())?;
                 Some((name.clone(), external.to_string()))

@@ -18,7 +18,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
     })?;
     match docs.as_slice() {
         [] | [Yaml::BadValue] => Ok(Value::Object(Map::new())),
-        [doc] => to_json(doc, "the document"),
+        [doc] => to_json(doc, Path::Document),
         _ => Err(format!(
             "{} documents (separated by `---`) where one map of values is expected",
             docs.len()
@@ -26,7 +26,26 @@ pub fn parse(text: &str) -> Result<Value, String> {
     }
 }
 
-fn to_json(node: &Yaml, path: &str) -> Result<Value, String> {
+/// Where a node sits: links up to the document, spelled out only for an
+/// error (`the document.a.b[2]`), so a value costs no string of its own.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Document,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Document => f.write_str("the document"),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+fn to_json(node: &Yaml, path: Path<'_>) -> Result<Value, String> {
     Ok(match node {
         Yaml::Null => Value::Null,
         Yaml::Boolean(b) => Value::Bool(*b),
@@ -42,14 +61,14 @@ fn to_json(node: &Yaml, path: &str) -> Result<Value, String> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| to_json(item, &format!("{path}[{i}]")))
+                .map(|(i, item)| to_json(item, Path::Index(&path, i)))
                 .collect::<Result<_, _>>()?,
         ),
         Yaml::Hash(entries) => {
             let mut map = Map::new();
             for (key, value) in entries {
                 let key = key_text(key, path)?;
-                let value = to_json(value, &format!("{path}.{key}"))?;
+                let value = to_json(value, Path::Key(&path, &key))?;
                 map.insert(key, value);
             }
             Value::Object(map)
@@ -63,7 +82,7 @@ fn to_json(node: &Yaml, path: &str) -> Result<Value, String> {
 }
 
 /// Keys become strings, as Helm's own YAML-to-JSON conversion does.
-fn key_text(key: &Yaml, path: &str) -> Result<String, String> {
+fn key_text(key: &Yaml, path: Path<'_>) -> Result<String, String> {
     match key {
         Yaml::String(s) | Yaml::Real(s) => Ok(s.clone()),
         Yaml::Integer(i) => Ok(i.to_string()),
@@ -144,6 +163,10 @@ mod tests {
         for (text, expected) in [
             ("a: 1\n---\nb: 2\n", "2 documents"),
             ("a: .inf\n", "the document.a: .inf is not a finite number"),
+            (
+                "a:\n  b: [1, .nan]\n",
+                "the document.a.b[1]: .nan is not a finite number",
+            ),
             ("a: *missing\n", "line 1:"),
             ("a: b: c\n", "line 1:"),
             ("? [x]\n: v\n", "plain keys"),

@@ -15,6 +15,7 @@ use crate::platform::claim::Platform;
 use crate::platform::compose::{Part, Plan, managed, select};
 use crate::platform::helm;
 use crate::platform::observed::Observed;
+use crate::platform::pointer::Pointer;
 
 const API: &str = "managedidentity.azure.upbound.io/v1beta1";
 const AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -34,7 +35,7 @@ fn known(
         .or_else(|| {
             observed
                 .body(this)?
-                .pointer(&format!("/spec/forProvider/{field}"))?
+                .at(&format!("/spec/forProvider/{field}"))?
                 .as_str()
                 .map(str::to_string)
         })
