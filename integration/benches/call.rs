@@ -125,6 +125,31 @@ fn minimal_module(iterations: usize) {
     );
 }
 
+/// Fresh instances back to back, with nothing run in between: what an
+/// instance costs while the CPU's caches hold the module's instance state,
+/// beside the *instantiate* column, taken between real calls.
+fn instances_back_to_back(iterations: usize) {
+    let runtime = Runtime::new(Limits::default(), None).expect("runtime");
+    println!("\n## Fresh instances back to back ({iterations} iterations)\n");
+    println!("| module | instantiate and drop (p50 / p99) |\n|---|---|");
+    for name in ["cluster_gcp.wasm", "hostile_guest.wasm"] {
+        let module = runtime.load(&wasm(name)).expect("module");
+        let samples = (0..iterations)
+            .map(|_| {
+                let t = Instant::now();
+                runtime.instantiate_only(&module).expect("instantiate");
+                t.elapsed()
+            })
+            .collect();
+        let s = stats(samples);
+        println!(
+            "| {name} | {:.0} / {:.0} µs |",
+            micros(s.p50),
+            micros(s.p99)
+        );
+    }
+}
+
 /// Process start to the first successful RunFunction.
 fn cold_start(cache: Option<&std::path::Path>) -> Duration {
     let modules = tempfile::tempdir().expect("tempdir");
@@ -192,6 +217,7 @@ fn main() {
     println!("## Per call ({iterations} iterations, p50 unless noted)\n");
     per_call(iterations);
     minimal_module(iterations);
+    instances_back_to_back(iterations);
 
     let runs = if full { 5 } else { 1 };
     let cache = tempfile::tempdir().expect("tempdir");

@@ -1,6 +1,8 @@
-//! End to end over gRPC on loopback with a real tonic client: latency
+//! End to end over gRPC on loopback with real tonic clients: latency
 //! sequentially and with 16 concurrent streams, throughput at saturation,
 //! resident memory, module swap time, and a soak with swaps under load.
+//! The load comes from [`WireClient`], which leaves the response's objects
+//! as bytes; one sequential row uses the SDK's client, which decodes them.
 //!
 //! `cargo bench -p platform-integration --bench grpc` measures (a 60 s
 //! soak); without `--bench` it runs briefly to prove it still works.
@@ -9,7 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use fnhost::grpc::wire;
 use function_sdk_rust::proto::v1 as pb;
+use platform_integration::wire_client::WireClient;
 use platform_integration::*;
 
 const STREAMS: usize = 16;
@@ -25,19 +29,27 @@ fn distinct(req: &pb::RunFunctionRequest) -> pb::RunFunctionRequest {
     call
 }
 
-fn failed(rsp: &Result<tonic::Response<pb::RunFunctionResponse>, tonic::Status>) -> bool {
-    match rsp {
-        Ok(rsp) => rsp
-            .get_ref()
-            .results
-            .iter()
-            .any(|r| r.severity == pb::Severity::Fatal as i32),
-        Err(_) => true,
-    }
+/// [`distinct`], as the wire client sends it.
+fn distinct_wire(req: &pb::RunFunctionRequest) -> wire::RunFunctionRequest {
+    wire::RunFunctionRequest::from(&distinct(req))
 }
 
-type Client =
-    pb::function_runner_service_client::FunctionRunnerServiceClient<tonic::transport::Channel>;
+fn fatal(results: &[pb::Result]) -> bool {
+    results
+        .iter()
+        .any(|r| r.severity == pb::Severity::Fatal as i32)
+}
+
+fn failed(rsp: &Result<tonic::Response<pb::RunFunctionResponse>, tonic::Status>) -> bool {
+    rsp.as_ref()
+        .map_or(true, |rsp| fatal(&rsp.get_ref().results))
+}
+
+fn failed_wire(rsp: &Result<wire::RunFunctionResponse, tonic::Status>) -> bool {
+    rsp.as_ref().map_or(true, |rsp| fatal(&rsp.results))
+}
+
+type Client = WireClient;
 
 /// Runs `stream(index, client, failures)` on `STREAMS` streams, each on its
 /// own connection; returns every stream's latencies and the failed calls
@@ -50,9 +62,7 @@ where
     let failures = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for index in 0..STREAMS {
-        let client = Client::connect(format!("http://{address}"))
-            .await
-            .expect("connect");
+        let client = Client::connect(address).await;
         tasks.push(tokio::spawn(stream(index, client, failures.clone())));
     }
     let mut all = Vec::new();
@@ -78,11 +88,11 @@ async fn load(
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let call = distinct(&req);
+                let call = distinct_wire(&req);
                 let t = Instant::now();
                 let rsp = client.run_function(call).await;
                 latencies.push(t.elapsed());
-                if failed(&rsp) {
+                if failed_wire(&rsp) {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -117,7 +127,7 @@ async fn paced(
             for k in 0..calls_each {
                 let due = first + interval * k;
                 // Built before it is due, so its cost is not charged.
-                let call = distinct(&req);
+                let call = distinct_wire(&req);
                 tokio::time::sleep_until(due.into()).await;
                 let from = if previous_done > due {
                     due
@@ -127,7 +137,7 @@ async fn paced(
                 let rsp = client.run_function(call).await;
                 previous_done = Instant::now();
                 latencies.push(previous_done - from);
-                if failed(&rsp) {
+                if failed_wire(&rsp) {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -197,6 +207,16 @@ async fn main() {
         latencies.push(t.elapsed());
         assert!(!failed(&rsp));
     }
+    let seq_sdk = stats(latencies);
+    let mut wire_client = WireClient::connect(&host.address).await;
+    let mut latencies = Vec::new();
+    for _ in 0..sequential {
+        let call = distinct_wire(&req);
+        let t = Instant::now();
+        let rsp = wire_client.run_function(call).await;
+        latencies.push(t.elapsed());
+        assert!(!failed_wire(&rsp));
+    }
     let seq = stats(latencies);
 
     let started = Instant::now();
@@ -224,14 +244,16 @@ async fn main() {
         }
     );
     println!("| load | calls | p50 | p99 | throughput | failed |\n|---|---|---|---|---|---|");
+    for (client, seq) in [("the SDK's client", &seq_sdk), ("wire client", &seq)] {
+        println!(
+            "| sequential, 1 stream, {client} | {sequential} | {:.2} ms | {:.2} ms | {:.0} calls/s | 0 |",
+            seq.p50.as_secs_f64() * 1e3,
+            seq.p99.as_secs_f64() * 1e3,
+            1.0 / seq.mean.as_secs_f64()
+        );
+    }
     println!(
-        "| sequential, 1 stream | {sequential} | {:.2} ms | {:.2} ms | {:.0} calls/s | 0 |",
-        seq.p50.as_secs_f64() * 1e3,
-        seq.p99.as_secs_f64() * 1e3,
-        1.0 / seq.mean.as_secs_f64()
-    );
-    println!(
-        "| {STREAMS} concurrent streams | {calls} | {:.2} ms | {:.2} ms | {:.0} calls/s | {failures} |",
+        "| {STREAMS} concurrent streams, wire client | {calls} | {:.2} ms | {:.2} ms | {:.0} calls/s | {failures} |",
         conc.p50.as_secs_f64() * 1e3,
         conc.p99.as_secs_f64() * 1e3,
         calls as f64 / wall.as_secs_f64()

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod native;
+pub mod wire_client;
 
 use fnhost::grpc::{convert, wire};
 use fnhost::render::{claim, docs, pipeline};
