@@ -213,7 +213,134 @@ pub fn decode(mut bytes: &[u8]) -> Result<Map<String, Value>, DecodeError> {
 /// Whether `bytes` are a `Struct` [`decode`] accepts, found without
 /// building it: what the host checks of every object a module returns.
 pub fn check(mut bytes: &[u8]) -> Result<(), DecodeError> {
+    if plainly_valid::object(bytes, 0) {
+        return Ok(());
+    }
     decode_struct::<false>(&mut bytes, 0).map(drop)
+}
+
+/// A walk that accepts only the plainest encoding of a `Struct`: the
+/// fields this module writes, one-byte keys, in the wire types it writes
+/// them. What it accepts, [`decode`] accepts; anything else (an unknown
+/// field, a long varint, an error) goes to the full walk, which decides
+/// and names the problem. It is [`check`]'s fast path: every module's
+/// object goes through it on the host.
+mod plainly_valid {
+    use super::MAX_DEPTH;
+
+    // One-byte keys: field number << 3 | wire type.
+    const LEN_1: u8 = 1 << 3 | 2;
+    const LEN_2: u8 = 2 << 3 | 2;
+    const NULL: u8 = 1 << 3;
+    const NUMBER: u8 = 2 << 3 | 1;
+    const STRING: u8 = 3 << 3 | 2;
+    const BOOL: u8 = 4 << 3;
+    const STRUCT: u8 = 5 << 3 | 2;
+    const LIST: u8 = 6 << 3 | 2;
+
+    /// A length-delimited field's bytes, taken off `buf`: a varint of at
+    /// most four bytes (256 MiB), within `buf`.
+    #[inline(always)]
+    fn delimited<'a>(buf: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let mut len = 0usize;
+        for i in 0..4 {
+            let byte = *buf.get(i)?;
+            len |= usize::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                let rest = buf.get(i + 1..)?;
+                if len > rest.len() {
+                    return None;
+                }
+                let (field, rest) = rest.split_at(len);
+                *buf = rest;
+                return Some(field);
+            }
+        }
+        None
+    }
+
+    #[inline(always)]
+    fn text(bytes: &[u8]) -> bool {
+        bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+    }
+
+    /// A one-byte varint (null's zero, a bool), taken off `buf`.
+    #[inline(always)]
+    fn small(buf: &mut &[u8]) -> bool {
+        match buf.split_first() {
+            Some((&byte, rest)) if byte < 0x80 => {
+                *buf = rest;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A `Struct` at `depth` (the outermost at 0).
+    pub(super) fn object(mut buf: &[u8], depth: usize) -> bool {
+        if depth >= MAX_DEPTH {
+            return false;
+        }
+        while let Some((&key, rest)) = buf.split_first() {
+            buf = rest;
+            if key != LEN_1 {
+                return false;
+            }
+            let Some(mut entry) = delimited(&mut buf) else {
+                return false;
+            };
+            while let Some((&key, rest)) = entry.split_first() {
+                entry = rest;
+                let valid = match key {
+                    LEN_1 => delimited(&mut entry).is_some_and(text),
+                    LEN_2 => delimited(&mut entry).is_some_and(|v| value(v, depth + 1)),
+                    _ => false,
+                };
+                if !valid {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn list(mut buf: &[u8], depth: usize) -> bool {
+        if depth >= MAX_DEPTH {
+            return false;
+        }
+        while let Some((&key, rest)) = buf.split_first() {
+            buf = rest;
+            if key != LEN_1 || !delimited(&mut buf).is_some_and(|v| value(v, depth + 1)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// A `Value` inside an object or a list at `depth - 1`.
+    fn value(mut buf: &[u8], depth: usize) -> bool {
+        while let Some((&key, rest)) = buf.split_first() {
+            buf = rest;
+            let valid = match key {
+                NULL | BOOL => small(&mut buf),
+                NUMBER => match buf.get(8..) {
+                    Some(rest) => {
+                        buf = rest;
+                        true
+                    }
+                    None => false,
+                },
+                STRING => delimited(&mut buf).is_some_and(text),
+                STRUCT => delimited(&mut buf).is_some_and(|o| object(o, depth)),
+                LIST => delimited(&mut buf).is_some_and(|l| list(l, depth)),
+                _ => false,
+            };
+            if !valid {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 // Decoding walks the bytes once; with `BUILD` false it checks them and
@@ -523,6 +650,46 @@ mod tests {
         }
     }
 
+    /// The fast path is only ever a shortcut: over mutations of real
+    /// encodings (flipped bits, cut ends, inserted bytes) whatever it
+    /// accepts the full walk accepts, and `check` answers as the full walk.
+    #[test]
+    fn the_fast_check_accepts_only_what_the_full_walk_accepts() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let samples = [
+            encode(&sample()),
+            encode(&object(
+                json!({"a": [[1, "x", {"b": null}], {"c": [true, 2.5]}]}),
+            )),
+        ];
+        let mut fast = 0;
+        for bytes in &samples {
+            assert!(plainly_valid::object(bytes, 0), "the encoder's bytes");
+            for _ in 0..20_000 {
+                let mut b = bytes.clone();
+                let at = next() as usize % b.len();
+                match next() % 3 {
+                    0 => b[at] ^= 1 << (next() % 8),
+                    1 => b.truncate(at),
+                    _ => b.insert(at, next() as u8),
+                }
+                let full = decode_struct::<false>(&mut b.as_slice(), 0).is_ok();
+                assert_eq!(check(&b).is_ok(), full, "{b:?}");
+                if plainly_valid::object(&b, 0) {
+                    assert!(full, "accepted by the fast path only: {b:?}");
+                    fast += 1;
+                }
+            }
+        }
+        assert!(fast > 0);
+    }
+
     #[test]
     fn nesting_deeper_than_the_limit_is_refused() {
         let nested = |levels: usize| {
@@ -534,7 +701,9 @@ mod tests {
         };
         // Each level is an object and a list.
         check(&nested(MAX_DEPTH / 2)).unwrap();
+        assert!(plainly_valid::object(&nested(MAX_DEPTH / 2), 0));
         let bytes = nested(MAX_DEPTH / 2 + 1);
+        assert!(!plainly_valid::object(&bytes, 0));
         assert!(check(&bytes).is_err());
         assert!(
             decode(&bytes)
