@@ -16,7 +16,7 @@ setup:
 # the CNCF distribution registry), run on loopback by the tests, and a
 # virtualenv with the seed's Python design on function-sdk-python, which
 # the server-CPU bench compares against. (The stock wasmtime CLI the tests
-# run modules with is a workspace binary, `integration/src/bin/wasmtime.rs`.)
+# run modules with is a workspace binary, `wasmtime-cli/`.)
 SEED_VENV := target/seed-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-setup:

@@ -29,9 +29,45 @@ fn distinct(req: &pb::RunFunctionRequest) -> pb::RunFunctionRequest {
     call
 }
 
-/// [`distinct`], as the wire client sends it.
-fn distinct_wire(req: &pb::RunFunctionRequest) -> wire::RunFunctionRequest {
-    wire::RunFunctionRequest::from(&distinct(req))
+/// Distinct calls for the wire client, made cheaply: the request is
+/// converted once, and each call encodes only its own varied composite.
+struct WireCalls {
+    request: wire::RunFunctionRequest,
+    composite: pb::RunFunctionRequest,
+}
+
+impl WireCalls {
+    fn new(req: &pb::RunFunctionRequest) -> Arc<Self> {
+        let composite = pb::RunFunctionRequest {
+            observed: Some(pb::State {
+                composite: req.observed.as_ref().and_then(|o| o.composite.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        Arc::new(Self {
+            request: wire::RunFunctionRequest::from(req),
+            composite,
+        })
+    }
+
+    /// [`distinct`], as the wire client sends it.
+    fn next(&self) -> wire::RunFunctionRequest {
+        let mut varied = self.composite.clone();
+        vary(&mut varied, CALLS.fetch_add(1, Ordering::Relaxed));
+        let xr = varied
+            .observed
+            .and_then(|o| o.composite)
+            .and_then(|c| c.resource)
+            .map(|xr| prost::Message::encode_to_vec(&xr));
+        let mut call = self.request.clone();
+        call.observed
+            .get_or_insert_with(Default::default)
+            .composite
+            .get_or_insert_with(Default::default)
+            .resource = xr;
+        call
+    }
 }
 
 fn fatal(results: &[pb::Result]) -> bool {
@@ -76,19 +112,19 @@ where
 /// latencies and the number of failed calls.
 async fn load(
     address: String,
-    req: pb::RunFunctionRequest,
+    calls: Arc<WireCalls>,
     calls_each: usize,
     stop: Arc<AtomicBool>,
 ) -> (Vec<Duration>, u64) {
     on_streams(&address, |_, mut client, failures| {
-        let (req, stop) = (req.clone(), stop.clone());
+        let (calls, stop) = (calls.clone(), stop.clone());
         async move {
             let mut latencies = Vec::with_capacity(calls_each);
             for _ in 0..calls_each {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let call = distinct_wire(&req);
+                let call = calls.next();
                 let t = Instant::now();
                 let rsp = client.run_function(call).await;
                 latencies.push(t.elapsed());
@@ -110,7 +146,7 @@ async fn load(
 /// to the server. Returns the latencies and the number of failed calls.
 async fn paced(
     address: String,
-    req: pb::RunFunctionRequest,
+    calls: Arc<WireCalls>,
     rate: f64,
     period: Duration,
 ) -> (Vec<Duration>, u64) {
@@ -118,7 +154,7 @@ async fn paced(
     let calls_each = (period.as_secs_f64() / interval.as_secs_f64()) as u32;
     let start = Instant::now() + Duration::from_millis(100);
     on_streams(&address, |stream, mut client, failures| {
-        let req = req.clone();
+        let calls = calls.clone();
         // Streams start spread over one interval, not all at once.
         let first = start + interval.mul_f64(stream as f64 / STREAMS as f64);
         async move {
@@ -127,7 +163,7 @@ async fn paced(
             for k in 0..calls_each {
                 let due = first + interval * k;
                 // Built before it is due, so its cost is not charged.
-                let call = distinct_wire(&req);
+                let call = calls.next();
                 tokio::time::sleep_until(due.into()).await;
                 let from = if previous_done > due {
                     due
@@ -208,10 +244,11 @@ async fn main() {
         assert!(!failed(&rsp));
     }
     let seq_sdk = stats(latencies);
+    let wire_calls = WireCalls::new(&req);
     let mut wire_client = WireClient::connect(&host.address).await;
     let mut latencies = Vec::new();
     for _ in 0..sequential {
-        let call = distinct_wire(&req);
+        let call = wire_calls.next();
         let t = Instant::now();
         let rsp = wire_client.run_function(call).await;
         latencies.push(t.elapsed());
@@ -222,7 +259,7 @@ async fn main() {
     let started = Instant::now();
     let (latencies, failures) = load(
         host.address.clone(),
-        req.clone(),
+        wire_calls.clone(),
         per_stream,
         Arc::new(AtomicBool::new(false)),
     )
@@ -265,7 +302,7 @@ async fn main() {
     );
     for rate in [100.0, 250.0, 500.0] {
         let (latencies, failures) =
-            paced(host.address.clone(), req.clone(), rate, paced_period).await;
+            paced(host.address.clone(), wire_calls.clone(), rate, paced_period).await;
         let calls = latencies.len();
         let paced_stats = stats(latencies);
         println!(
@@ -327,7 +364,7 @@ async fn main() {
     // Bounded by the stop flag and a per-stream call cap.
     let soak_load = tokio::spawn(load(
         host.address.clone(),
-        req.clone(),
+        wire_calls.clone(),
         1_000_000,
         stop.clone(),
     ));

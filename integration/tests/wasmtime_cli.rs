@@ -1,8 +1,9 @@
 //! The stock `wasmtime` CLI as a harness: `wasmtime run module.wasm <
 //! request.json` on a per-cloud module answers the example request, given
 //! in protobuf's JSON mapping, with the response the host serves for it.
-//! The CLI is this crate's `wasmtime` binary (the `wasmtime-cli` crate's
-//! `run` command); `WASMTIME` may point at another build of it.
+//! The CLI is the workspace's `wasmtime` binary (`wasmtime-cli/`, the
+//! `wasmtime-cli` crate's `run` command), which the workspace build makes;
+//! `WASMTIME` may point at another.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,8 +18,12 @@ use serde_json::Value;
 fn wasmtime() -> PathBuf {
     let path = std::env::var_os("WASMTIME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wasmtime")));
-    assert!(path.exists(), "{} is missing", path.display());
+        .unwrap_or_else(|| root().join("target/debug/wasmtime"));
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo build -p wasmtime-cli-harness` builds it",
+        path.display()
+    );
     path
 }
 

@@ -77,12 +77,19 @@ fn struct_len(object: &Map<String, Value>, lengths: &mut Vec<usize>) -> usize {
     lengths.push(0);
     let len = object
         .iter()
-        .map(|(key, value)| {
-            delimited_len(delimited_len(key.len()) + delimited_len(value_len(value, lengths)))
-        })
+        .map(|(key, value)| delimited_len(key_len(key) + delimited_len(value_len(value, lengths))))
         .sum();
     lengths[slot] = len;
     len
+}
+
+/// An entry's key field; prost leaves out an empty key (the default).
+fn key_len(key: &str) -> usize {
+    if key.is_empty() {
+        0
+    } else {
+        delimited_len(key.len())
+    }
 }
 
 fn list_len(items: &[Value], lengths: &mut Vec<usize>) -> usize {
@@ -160,10 +167,12 @@ fn encode_delimited(tag: u32, len: usize, out: &mut Vec<u8>) {
 fn encode_struct(object: &Map<String, Value>, lengths: &mut Lengths, out: &mut Vec<u8>) {
     for (key, value) in object {
         let (value_len, inner) = lengths.of(value);
-        let entry = delimited_len(key.len()) + delimited_len(value_len);
+        let entry = key_len(key) + delimited_len(value_len);
         encode_delimited(STRUCT_FIELDS, entry, out);
-        encode_delimited(ENTRY_KEY, key.len(), out);
-        out.extend_from_slice(key.as_bytes());
+        if !key.is_empty() {
+            encode_delimited(ENTRY_KEY, key.len(), out);
+            out.extend_from_slice(key.as_bytes());
+        }
         encode_delimited(ENTRY_VALUE, value_len, out);
         encode_value(value, inner, lengths, out);
     }
@@ -550,6 +559,7 @@ mod tests {
                     "list": [1, "two", [3, {"four": 4}], {}, [], null],
                     "unicode": "zoné ☁",
                     "long": "x".repeat(300),
+                    "": "an empty key, which prost leaves out",
                 },
             },
         }))

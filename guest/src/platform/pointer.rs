@@ -32,8 +32,8 @@ impl Pointer for Value {
     }
 }
 
-/// The unescaped reference tokens; none for the empty pointer (the whole
-/// value), and no tokens at all for one that does not start with `/`.
+/// The unescaped reference tokens: none for the empty pointer (the whole
+/// value); `None` for one that does not start with `/` (it names nothing).
 fn tokens(pointer: &str) -> Option<impl Iterator<Item = Cow<'_, str>>> {
     let rest = match pointer.strip_prefix('/') {
         Some(rest) => Some(rest),
