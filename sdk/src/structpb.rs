@@ -11,8 +11,8 @@
 
 use prost::bytes::Buf;
 use prost::encoding::{
-    DecodeContext, WireType, decode_key, decode_varint, encode_varint, encoded_len_varint,
-    skip_field,
+    DecodeContext, WireType, decode_key, decode_varint, encode_key, encode_varint,
+    encoded_len_varint, skip_field,
 };
 use serde_json::{Map, Number, Value};
 
@@ -143,25 +143,9 @@ impl Lengths {
     }
 }
 
-/// A field's key: one byte, as for every field number below 16 (what
-/// prost's `encode_key` writes for them).
-fn put_key(tag: u32, wire_type: WireType, out: &mut Vec<u8>) {
-    debug_assert!(tag < 16);
-    out.push(((tag << 3) | wire_type as u32) as u8);
-}
-
-/// prost's varint, with the one-byte case (most lengths) inline.
-fn put_varint(value: u64, out: &mut Vec<u8>) {
-    if value < 0x80 {
-        out.push(value as u8);
-    } else {
-        encode_varint(value, out);
-    }
-}
-
 fn encode_delimited(tag: u32, len: usize, out: &mut Vec<u8>) {
-    put_key(tag, WireType::LengthDelimited, out);
-    put_varint(len as u64, out);
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(len as u64, out);
 }
 
 fn encode_struct(object: &Map<String, Value>, lengths: &mut Lengths, out: &mut Vec<u8>) {
@@ -183,15 +167,15 @@ fn encode_struct(object: &Map<String, Value>, lengths: &mut Lengths, out: &mut V
 fn encode_value(value: &Value, inner: usize, lengths: &mut Lengths, out: &mut Vec<u8>) {
     match value {
         Value::Null => {
-            put_key(NULL_VALUE, WireType::Varint, out);
+            encode_key(NULL_VALUE, WireType::Varint, out);
             out.push(0);
         }
         Value::Bool(b) => {
-            put_key(BOOL_VALUE, WireType::Varint, out);
+            encode_key(BOOL_VALUE, WireType::Varint, out);
             out.push(u8::from(*b));
         }
         Value::Number(n) => {
-            put_key(NUMBER_VALUE, WireType::SixtyFourBit, out);
+            encode_key(NUMBER_VALUE, WireType::SixtyFourBit, out);
             let n = n.as_f64().unwrap_or(f64::NAN);
             out.extend_from_slice(&n.to_le_bytes());
         }
