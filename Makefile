@@ -50,11 +50,12 @@ warm-cache:
 
 # Everything CI checks: guest logic natively, host end to end, the image's
 # build steps as plain commands, and the benchmark in quick mode.
-# One build of every test and bench target: cargo resolves features once
-# for all of them (the host binary included), so no step after it builds
-# wasmtime again with another feature set.
+# One build of every binary, test and bench target: cargo resolves
+# features once for all of them (the host binary and the wasmtime CLI
+# harness included), so no step after it builds wasmtime again with
+# another feature set.
 test: guest test-setup
-	$(CARGO) build --workspace --tests --benches
+	$(CARGO) build --workspace --bins --tests --benches
 	$(MAKE) warm-cache CACHE=target/test-cache
 	$(CARGO) test --workspace --benches
 	$(CARGO) nextest run --workspace --no-fail-fast
