@@ -199,6 +199,20 @@ async fn swap(dir: &std::path::Path, upload: &str, bytes: &[u8]) -> Duration {
     landed.elapsed()
 }
 
+/// `host compile`: every module of `modules` into the compiled cache.
+fn precompile(modules: &std::path::Path, cache: &std::path::Path) {
+    let status = std::process::Command::new(host_binary())
+        .args(["compile", "--modules-dir"])
+        .arg(modules)
+        .arg("--cache-dir")
+        .arg(cache)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("compile");
+    assert!(status.success());
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -213,6 +227,9 @@ async fn main() {
     std::fs::write(token.path(), TOKEN).expect("token");
     let cluster = std::fs::read(wasm("cluster_all.wasm")).expect("wasm");
     install(modules.path(), "cluster_all.wasm", &cluster);
+    // Compiled ahead, as the image ships its modules: a host that compiles
+    // on start keeps the compiler's memory (about 70 MiB more RSS).
+    precompile(modules.path(), cache.path());
     let upload = format!("127.0.0.1:{}", free_port());
     // HOST_ARGS adds host flags, to compare settings (e.g. concurrency).
     let host_args = std::env::var("HOST_ARGS").unwrap_or_default();
@@ -333,16 +350,7 @@ async fn main() {
     let warm_bytes = with_custom_section(&cluster, "warm");
     let staging = tempfile::tempdir().expect("tempdir");
     install(staging.path(), "cluster_all.wasm", &warm_bytes);
-    let status = std::process::Command::new(host_binary())
-        .args(["compile", "--modules-dir"])
-        .arg(staging.path())
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("compile");
-    assert!(status.success());
+    precompile(staging.path(), cache.path());
     let warm = swap(modules.path(), &upload, &warm_bytes).await;
     println!(
         "\n## Module swap (file renamed into place to the new digest serving; settle 50 ms)\n"
