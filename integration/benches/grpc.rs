@@ -85,20 +85,18 @@ fn failed_wire(rsp: &Result<wire::RunFunctionResponse, tonic::Status>) -> bool {
     rsp.as_ref().map_or(true, |rsp| fatal(&rsp.results))
 }
 
-type Client = WireClient;
-
 /// Runs `stream(index, client, failures)` on `STREAMS` streams, each on its
 /// own connection; returns every stream's latencies and the failed calls
 /// they counted.
 async fn on_streams<F, S>(address: &str, stream: F) -> (Vec<Duration>, u64)
 where
-    F: Fn(usize, Client, Arc<AtomicU64>) -> S,
+    F: Fn(usize, WireClient, Arc<AtomicU64>) -> S,
     S: std::future::Future<Output = Vec<Duration>> + Send + 'static,
 {
     let failures = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for index in 0..STREAMS {
-        let client = Client::connect(address).await;
+        let client = WireClient::connect(address).await;
         tasks.push(tokio::spawn(stream(index, client, failures.clone())));
     }
     let mut all = Vec::new();

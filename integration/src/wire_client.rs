@@ -5,8 +5,6 @@
 //! server spends on the call, and a bench's client shares the machine
 //! with the server it measures.
 
-use std::time::{Duration, Instant};
-
 use fnhost::grpc::wire;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
@@ -20,27 +18,16 @@ pub struct WireClient {
 }
 
 impl WireClient {
-    /// Connects to `address` (`host:port`, plaintext), retrying until it
-    /// listens, for up to 30 s.
+    /// Connects to `address` (`host:port`, plaintext), a host already
+    /// serving ([`crate::HostProcess::client`] waits for it to listen).
     pub async fn connect(address: &str) -> Self {
-        let started = Instant::now();
-        loop {
-            match Channel::from_shared(format!("http://{address}"))
-                .expect("address")
-                .connect()
-                .await
-            {
-                Ok(channel) => {
-                    return Self {
-                        grpc: tonic::client::Grpc::new(channel),
-                    };
-                }
-                Err(e) => assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "{address} did not listen: {e}"
-                ),
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .expect("address")
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("connect to {address}: {e}"));
+        Self {
+            grpc: tonic::client::Grpc::new(channel),
         }
     }
 
