@@ -10,10 +10,7 @@
 //! integer (up to 2^53, where doubles stay exact).
 
 use prost::bytes::Buf;
-use prost::encoding::{
-    DecodeContext, WireType, decode_key, decode_varint, encode_key, encode_varint,
-    encoded_len_varint, skip_field,
-};
+use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 use serde_json::{Map, Number, Value};
 
 /// Bytes that are not a `Struct`, or nest deeper than [`MAX_DEPTH`].
@@ -49,152 +46,149 @@ const STRUCT_VALUE: u32 = 5;
 const LIST_VALUE: u32 = 6;
 const LIST_VALUES: u32 = 1;
 
-/// Every key this module writes is one byte: field numbers below 16.
-const KEY_LEN: usize = 1;
-
-fn delimited_len(len: usize) -> usize {
-    KEY_LEN + encoded_len_varint(len as u64) + len
-}
-
 /// `object` as the bytes of a `Struct`.
 pub fn encode(object: &Map<String, Value>) -> Vec<u8> {
-    // A length prefix comes before what it measures, so the lengths of the
-    // objects and lists are found first, in the order the encoder meets
-    // them, and read back as it goes.
-    let mut lengths = Vec::new();
-    let len = struct_len(object, &mut lengths);
-    let mut out = Vec::with_capacity(len);
-    let mut lengths = Lengths(lengths.into_iter());
-    lengths.take(); // the whole object's, known already
-    encode_struct(object, &mut lengths, &mut out);
-    debug_assert_eq!(out.len(), len);
-    out
+    // A length prefix comes before what it measures. Written from the end
+    // backwards, every object's and list's length is known by the time its
+    // prefix is written: one pass over the tree, no measuring pass first.
+    let mut out = Backwards::default();
+    encode_struct(object, &mut out);
+    out.into_vec()
 }
 
-/// Measures an object; its length is recorded before those inside it.
-fn struct_len(object: &Map<String, Value>, lengths: &mut Vec<usize>) -> usize {
-    let slot = lengths.len();
-    lengths.push(0);
-    let len = object
-        .iter()
-        .map(|(key, value)| delimited_len(key_len(key) + delimited_len(value_len(value, lengths))))
-        .sum();
-    lengths[slot] = len;
-    len
-}
-
-/// An entry's key field; prost leaves out an empty key (the default).
-fn key_len(key: &str) -> usize {
-    if key.is_empty() {
-        0
-    } else {
-        delimited_len(key.len())
-    }
-}
-
-fn list_len(items: &[Value], lengths: &mut Vec<usize>) -> usize {
-    let slot = lengths.len();
-    lengths.push(0);
-    let len = items
-        .iter()
-        .map(|item| delimited_len(value_len(item, lengths)))
-        .sum();
-    lengths[slot] = len;
-    len
-}
-
-/// The length of a `Value` message holding `value`.
-fn value_len(value: &Value, lengths: &mut Vec<usize>) -> usize {
-    match value {
-        Value::Object(object) => delimited_len(struct_len(object, lengths)),
-        Value::Array(items) => delimited_len(list_len(items, lengths)),
-        scalar => scalar_len(scalar),
-    }
-}
-
-fn scalar_len(value: &Value) -> usize {
-    match value {
-        Value::Number(_) => KEY_LEN + 8,
-        Value::String(s) => delimited_len(s.len()),
-        _ => KEY_LEN + 1,
-    }
-}
-
-/// The measured lengths, read back in the order they were recorded.
-struct Lengths(std::vec::IntoIter<usize>);
-
-impl Lengths {
-    fn take(&mut self) -> usize {
-        self.0
-            .next()
-            .expect("every object and list is measured before it is encoded")
-    }
-
-    /// The length of the `Value` message holding `value`, and for an object
-    /// or a list the length of what it holds.
-    fn of(&mut self, value: &Value) -> (usize, usize) {
-        match value {
-            Value::Object(_) | Value::Array(_) => {
-                let inner = self.take();
-                (delimited_len(inner), inner)
-            }
-            scalar => (scalar_len(scalar), 0),
-        }
-    }
-}
-
-fn encode_delimited(tag: u32, len: usize, out: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(len as u64, out);
-}
-
-fn encode_struct(object: &Map<String, Value>, lengths: &mut Lengths, out: &mut Vec<u8>) {
-    for (key, value) in object {
-        let (value_len, inner) = lengths.of(value);
-        let entry = key_len(key) + delimited_len(value_len);
-        encode_delimited(STRUCT_FIELDS, entry, out);
+/// A message's fields in reverse order, each written after what it holds.
+fn encode_struct(object: &Map<String, Value>, out: &mut Backwards) {
+    for (key, value) in object.iter().rev() {
+        let end = out.len();
+        encode_value(value, out);
+        out.prefix(ENTRY_VALUE, out.len() - end);
+        // prost leaves out an empty key (the default).
         if !key.is_empty() {
-            encode_delimited(ENTRY_KEY, key.len(), out);
-            out.extend_from_slice(key.as_bytes());
+            out.put(key.as_bytes());
+            out.prefix(ENTRY_KEY, key.len());
         }
-        encode_delimited(ENTRY_VALUE, value_len, out);
-        encode_value(value, inner, lengths, out);
+        out.prefix(STRUCT_FIELDS, out.len() - end);
     }
 }
 
-/// A `Value` message's fields; `inner` is the length of the object or the
-/// list it holds.
-fn encode_value(value: &Value, inner: usize, lengths: &mut Lengths, out: &mut Vec<u8>) {
+/// A `Value` message's fields.
+fn encode_value(value: &Value, out: &mut Backwards) {
     match value {
-        Value::Null => {
-            encode_key(NULL_VALUE, WireType::Varint, out);
-            out.push(0);
-        }
-        Value::Bool(b) => {
-            encode_key(BOOL_VALUE, WireType::Varint, out);
-            out.push(u8::from(*b));
-        }
+        Value::Null => out.put_small(NULL_VALUE, 0),
+        Value::Bool(b) => out.put_small(BOOL_VALUE, u8::from(*b)),
         Value::Number(n) => {
-            encode_key(NUMBER_VALUE, WireType::SixtyFourBit, out);
-            let n = n.as_f64().unwrap_or(f64::NAN);
-            out.extend_from_slice(&n.to_le_bytes());
+            out.put(&n.as_f64().unwrap_or(f64::NAN).to_le_bytes());
+            out.put(&[key(NUMBER_VALUE, WireType::SixtyFourBit)]);
         }
         Value::String(s) => {
-            encode_delimited(STRING_VALUE, s.len(), out);
-            out.extend_from_slice(s.as_bytes());
+            out.put(s.as_bytes());
+            out.prefix(STRING_VALUE, s.len());
         }
         Value::Object(object) => {
-            encode_delimited(STRUCT_VALUE, inner, out);
-            encode_struct(object, lengths, out);
+            let end = out.len();
+            encode_struct(object, out);
+            out.prefix(STRUCT_VALUE, out.len() - end);
         }
         Value::Array(items) => {
-            encode_delimited(LIST_VALUE, inner, out);
-            for item in items {
-                let (item_len, item_inner) = lengths.of(item);
-                encode_delimited(LIST_VALUES, item_len, out);
-                encode_value(item, item_inner, lengths, out);
+            let end = out.len();
+            for item in items.iter().rev() {
+                let item_end = out.len();
+                encode_value(item, out);
+                out.prefix(LIST_VALUES, out.len() - item_end);
             }
+            out.prefix(LIST_VALUE, out.len() - end);
         }
+    }
+}
+
+/// A field's key; every field number here is below 16, so one byte.
+const fn key(field: u32, wire_type: WireType) -> u8 {
+    ((field << 3) | wire_type as u32) as u8
+}
+
+/// A buffer filled from its end towards its start: `buf[start..]` holds
+/// what is written so far, and the space before it is free.
+struct Backwards {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Default for Backwards {
+    fn default() -> Self {
+        // About what a small composed resource takes; bigger ones double it.
+        const INITIAL: usize = 1 << 10;
+        Self {
+            buf: vec![0; INITIAL],
+            start: INITIAL,
+        }
+    }
+}
+
+impl Backwards {
+    /// Bytes written so far.
+    fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        if bytes.len() > self.start {
+            self.grow(bytes.len());
+        }
+        self.start -= bytes.len();
+        self.buf[self.start..self.start + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// A varint field's key and a one-byte value.
+    #[inline]
+    fn put_small(&mut self, field: u32, value: u8) {
+        self.put_pair(key(field, WireType::Varint), value);
+    }
+
+    #[inline]
+    fn put_pair(&mut self, first: u8, second: u8) {
+        if self.start < 2 {
+            self.grow(2);
+        }
+        self.start -= 2;
+        self.buf[self.start..self.start + 2].copy_from_slice(&[first, second]);
+    }
+
+    /// A length-delimited field's key and length, before its `len` bytes.
+    #[inline]
+    fn prefix(&mut self, field: u32, len: usize) {
+        let key = key(field, WireType::LengthDelimited);
+        if len < 0x80 {
+            self.put_pair(key, len as u8);
+        } else {
+            self.long_prefix(key, len);
+        }
+    }
+
+    #[inline(never)]
+    fn long_prefix(&mut self, key: u8, len: usize) {
+        let mut bytes = [key, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let (mut len, mut n) = (len as u64, 1);
+        while len >= 0x80 {
+            bytes[n] = len as u8 | 0x80;
+            len >>= 7;
+            n += 1;
+        }
+        bytes[n] = len as u8;
+        self.put(&bytes[..=n]);
+    }
+
+    /// At least doubles the free space, moving what is written to the end.
+    fn grow(&mut self, wanted: usize) {
+        let written = self.len();
+        let size = (self.buf.len() * 2).max(written + wanted);
+        let mut buf = vec![0; size];
+        buf[size - written..].copy_from_slice(&self.buf[self.start..]);
+        (self.buf, self.start) = (buf, size - written);
+    }
+
+    fn into_vec(mut self) -> Vec<u8> {
+        self.buf.drain(..self.start);
+        self.buf
     }
 }
 
@@ -574,6 +568,14 @@ mod tests {
         let sample = sample();
         assert_eq!(encode(&sample), prost_struct(&sample).encode_to_vec());
         assert_eq!(encode(&Map::new()), Vec::<u8>::new());
+        // Far past the encoder's first buffer, with lengths of three-byte
+        // varints: the buffer grows, and moves, mid-object.
+        let big = object(json!({
+            "a": "y".repeat(5000),
+            "list": (0..20_000).map(|i| json!(i)).collect::<Vec<_>>(),
+            "nested": {"inner": sample, "z": "y".repeat(70_000)},
+        }));
+        assert_eq!(encode(&big), prost_struct(&big).encode_to_vec());
     }
 
     #[test]
