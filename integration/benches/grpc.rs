@@ -181,6 +181,11 @@ async fn paced(
     .await
 }
 
+/// Microseconds of `cpu` per call.
+fn per_call(cpu: Duration, calls: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / calls.max(1) as f64
+}
+
 /// Installs `bytes` and waits until the host serves them.
 async fn swap(dir: &std::path::Path, upload: &str, bytes: &[u8]) -> Duration {
     use sha2::Digest;
@@ -250,6 +255,7 @@ async fn main() {
     );
     let idle_rss = host.rss_kib();
 
+    let cpu = host.cpu_time();
     let mut latencies = Vec::new();
     for _ in 0..sequential {
         let call = distinct(&req);
@@ -258,9 +264,13 @@ async fn main() {
         latencies.push(t.elapsed());
         assert!(!failed(&rsp));
     }
-    let seq_sdk = stats(latencies);
+    let seq_sdk = (
+        stats(latencies),
+        per_call(host.cpu_time() - cpu, sequential),
+    );
     let wire_calls = WireCalls::new(&req);
     let mut wire_client = WireClient::connect(&host.address).await;
+    let cpu = host.cpu_time();
     let mut latencies = Vec::new();
     for _ in 0..sequential {
         let call = wire_calls.next();
@@ -269,8 +279,12 @@ async fn main() {
         latencies.push(t.elapsed());
         assert!(!failed_wire(&rsp));
     }
-    let seq = stats(latencies);
+    let seq = (
+        stats(latencies),
+        per_call(host.cpu_time() - cpu, sequential),
+    );
 
+    let cpu = host.cpu_time();
     let started = Instant::now();
     let (latencies, failures) = load(
         host.address.clone(),
@@ -282,6 +296,7 @@ async fn main() {
     let wall = started.elapsed();
     let loaded_rss = host.rss_kib();
     let calls = latencies.len();
+    let conc_cpu = per_call(host.cpu_time() - cpu, calls);
     let conc = stats(latencies);
 
     println!(
@@ -295,33 +310,39 @@ async fn main() {
             rsp.desired.map_or(0, |d| d.resources.len())
         }
     );
-    println!("| load | calls | p50 | p99 | throughput | failed |\n|---|---|---|---|---|---|");
-    for (client, seq) in [("the SDK's client", &seq_sdk), ("wire client", &seq)] {
+    println!(
+        "| load | calls | p50 | p99 | throughput | server CPU / call | failed |\n|---|---|---|---|---|---|---|"
+    );
+    for (client, (seq, cpu)) in [("the SDK's client", &seq_sdk), ("wire client", &seq)] {
         println!(
-            "| sequential, 1 stream, {client} | {sequential} | {:.2} ms | {:.2} ms | {:.0} calls/s | 0 |",
+            "| sequential, 1 stream, {client} | {sequential} | {:.2} ms | {:.2} ms | {:.0} calls/s | {cpu:.0} µs | 0 |",
             seq.p50.as_secs_f64() * 1e3,
             seq.p99.as_secs_f64() * 1e3,
             1.0 / seq.mean.as_secs_f64()
         );
     }
     println!(
-        "| {STREAMS} concurrent streams, wire client | {calls} | {:.2} ms | {:.2} ms | {:.0} calls/s | {failures} |",
+        "| {STREAMS} concurrent streams, wire client | {calls} | {:.2} ms | {:.2} ms | {:.0} calls/s | {conc_cpu:.0} µs | {failures} |",
         conc.p50.as_secs_f64() * 1e3,
         conc.p99.as_secs_f64() * 1e3,
         calls as f64 / wall.as_secs_f64()
     );
 
     // Latency under load below saturation: 16 streams at fixed rates.
+    // The server's CPU per call says whether a slower call did more work
+    // (cold caches) or waited (wake-ups, scheduling).
     println!(
-        "\n### {STREAMS} streams, open loop (each call due at a fixed time)\n\n| offered load | calls | p50 | p99 | failed |\n|---|---|---|---|---|"
+        "\n### {STREAMS} streams, open loop (each call due at a fixed time)\n\n| offered load | calls | p50 | p99 | server CPU / call | failed |\n|---|---|---|---|---|---|"
     );
     for rate in [100.0, 250.0, 500.0] {
+        let cpu = host.cpu_time();
         let (latencies, failures) =
             paced(host.address.clone(), wire_calls.clone(), rate, paced_period).await;
         let calls = latencies.len();
+        let cpu = per_call(host.cpu_time() - cpu, calls);
         let paced_stats = stats(latencies);
         println!(
-            "| {rate:.0} calls/s | {calls} | {:.2} ms | {:.2} ms | {failures} |",
+            "| {rate:.0} calls/s | {calls} | {:.2} ms | {:.2} ms | {cpu:.0} µs | {failures} |",
             paced_stats.p50.as_secs_f64() * 1e3,
             paced_stats.p99.as_secs_f64() * 1e3,
         );

@@ -186,12 +186,13 @@ pub fn select(name: &str) -> Value {
 /// A resource name as a label value: at most 63 characters, so long names
 /// keep a prefix and a stable hash of the whole name.
 pub fn label_value(name: &str) -> String {
-    let valid = name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let bytes = name.as_bytes();
+    let valid = bytes.len() <= 63
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if valid {
         return name.to_string();
     }

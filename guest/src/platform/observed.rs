@@ -69,9 +69,13 @@ impl<'a> Observed<'a> {
         self.resources
             .iter()
             .filter_map(|(name, r)| {
+                // Keys, not a pointer: the key's `/` would be escaped, and
+                // unescaping allocates for every resource.
                 let external = r
                     .body
-                    .at("/metadata/annotations/crossplane.io~1external-name")?
+                    .get("metadata")?
+                    .get("annotations")?
+                    .get("crossplane.io/external-name")?
                     .as_str()
                     .filter(|e| !e.is_empty())?;
                 Some((name.clone(), external.to_string()))
