@@ -11,6 +11,7 @@
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cluster_platform::log::Log;
 use cluster_platform::platform::run;
@@ -23,8 +24,12 @@ use serde_json::Value;
 /// The arena's chunks, from the system allocator instead of `memory.grow`.
 struct SystemPages;
 
+/// Bytes of chunks the arena has taken: the memory the calls touch.
+static TAKEN: AtomicUsize = AtomicUsize::new(0);
+
 impl Pages for SystemPages {
     fn take(&self, bytes: usize) -> Option<usize> {
+        TAKEN.fetch_add(bytes, Ordering::Relaxed);
         let layout = Layout::from_size_align(bytes, 64 << 10).ok()?;
         let start = unsafe { System.alloc(layout) };
         (!start.is_null()).then_some(start as usize)
@@ -104,8 +109,14 @@ fn main() {
         .map_or(5, |n| n.parse().expect("a number of calls"));
     let prepared = prepare(which == "up");
     let (mut resources, mut sent) = (0, 0);
+    let before = TAKEN.load(Ordering::Relaxed);
     for _ in 0..calls {
         (resources, sent) = call(&prepared);
     }
-    println!("{which}: {calls} calls, {resources} resources, {sent} bytes sent per call");
+    // Whole chunks: a rounded figure, exact over many calls.
+    let arena = (TAKEN.load(Ordering::Relaxed) - before) as f64 / calls as f64;
+    println!(
+        "{which}: {calls} calls, {resources} resources, {sent} bytes sent and {:.2} MiB of arena taken per call",
+        arena / f64::from(1 << 20)
+    );
 }
