@@ -56,7 +56,8 @@ pub fn encode(object: &Map<String, Value>) -> Vec<u8> {
     out.into_vec()
 }
 
-/// A message's fields in reverse order, each written after what it holds.
+/// A `Struct`'s entries, the last first: each entry's value is written
+/// before the key and the prefixes that precede it on the wire.
 fn encode_struct(object: &Map<String, Value>, out: &mut Backwards) {
     for (key, value) in object.iter().rev() {
         let end = out.len();
@@ -164,6 +165,8 @@ impl Backwards {
         }
     }
 
+    /// Lengths of 128 and up, the rare case: out of line, so that the
+    /// common one-byte case inlines small.
     #[inline(never)]
     fn long_prefix(&mut self, key: u8, len: usize) {
         let mut bytes = [key, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
