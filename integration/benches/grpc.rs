@@ -183,7 +183,7 @@ async fn paced(
 
 /// Microseconds of `cpu` per call.
 fn per_call(cpu: Duration, calls: usize) -> f64 {
-    cpu.as_secs_f64() * 1e6 / calls.max(1) as f64
+    micros(cpu / calls.max(1) as u32)
 }
 
 /// Installs `bytes` and waits until the host serves them.

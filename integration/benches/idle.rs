@@ -10,7 +10,8 @@
 //! - the GCP cluster-up call through the wasm module, in process (no gRPC,
 //!   no other thread), a distinct request each time;
 //! - waking a parked thread (wall time from the wake to the thread
-//!   running, p50 / p99), as a server does a few times a call.
+//!   running, p50 / p99), as a server does a few times a call; "back to
+//!   back" here is 50 µs apart, the least that lets the thread park again.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -86,6 +87,7 @@ fn wake_ups(gap: Duration, samples: usize) -> (Duration, Duration) {
     });
     let mut latencies = Vec::with_capacity(samples);
     for _ in 0..samples {
+        // Woken sooner, the thread may not be parked yet: no wake-up at all.
         std::thread::sleep(gap.max(Duration::from_micros(50)));
         wake.send(Instant::now()).expect("wake");
         latencies.push(reports.recv().expect("woken"));

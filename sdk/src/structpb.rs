@@ -216,17 +216,17 @@ pub fn check(mut bytes: &[u8]) -> Result<(), DecodeError> {
 /// and names the problem. It is [`check`]'s fast path: every module's
 /// object goes through it on the host.
 mod plainly_valid {
-    use super::MAX_DEPTH;
+    use super::{MAX_DEPTH, WireType, key};
 
-    // One-byte keys: field number << 3 | wire type.
-    const LEN_1: u8 = 1 << 3 | 2;
-    const LEN_2: u8 = 2 << 3 | 2;
-    const NULL: u8 = 1 << 3;
-    const NUMBER: u8 = 2 << 3 | 1;
-    const STRING: u8 = 3 << 3 | 2;
-    const BOOL: u8 = 4 << 3;
-    const STRUCT: u8 = 5 << 3 | 2;
-    const LIST: u8 = 6 << 3 | 2;
+    // The one-byte keys the encoder writes.
+    const LEN_1: u8 = key(1, WireType::LengthDelimited);
+    const LEN_2: u8 = key(2, WireType::LengthDelimited);
+    const NULL: u8 = key(super::NULL_VALUE, WireType::Varint);
+    const NUMBER: u8 = key(super::NUMBER_VALUE, WireType::SixtyFourBit);
+    const STRING: u8 = key(super::STRING_VALUE, WireType::LengthDelimited);
+    const BOOL: u8 = key(super::BOOL_VALUE, WireType::Varint);
+    const STRUCT: u8 = key(super::STRUCT_VALUE, WireType::LengthDelimited);
+    const LIST: u8 = key(super::LIST_VALUE, WireType::LengthDelimited);
 
     /// A length-delimited field's bytes, taken off `buf`: a varint of at
     /// most four bytes (256 MiB), within `buf`.
